@@ -1,0 +1,24 @@
+//! Every table of the platform, as timestamped migrations that run unchanged on SQLite and
+//! PostgreSQL. Each domain crate owns the entities for its tables; this crate owns their shape.
+//!
+//! Conventions: UUID v7 primary keys; domain timestamps as `timestamp with time zone` (UTC);
+//! scheduling columns that SQL itself compares or adds to (job leases, sign-in throttling) as
+//! integer milliseconds since the epoch, so the arithmetic is the same on both databases.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261129_000001_identity;
+mod m20261129_000002_jobs;
+
+/// The ordered list of migrations.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261129_000001_identity::Migration),
+            Box::new(m20261129_000002_jobs::Migration),
+        ]
+    }
+}
