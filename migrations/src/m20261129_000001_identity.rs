@@ -124,9 +124,7 @@ impl MigrationTrait for Migration {
                     .col(timestamp_with_time_zone_null(People::DisabledAt))
                     .col(timestamp_with_time_zone(People::CreatedAt))
                     .col(timestamp_with_time_zone(People::UpdatedAt))
-                    .check(Expr::cust(
-                        "nip IS NOT NULL OR email IS NOT NULL",
-                    ))
+                    .check(Expr::cust("nip IS NOT NULL OR email IS NOT NULL"))
                     .check(Expr::cust(
                         "employment_type IS NULL OR employment_type IN ('PNS', 'PPPK')",
                     ))

@@ -1,1 +1,288 @@
-//! gateway
+//! The `lms` gateway: configuration, the axum router, the merged GraphQL schema, media routes
+//! for the local store, health and metrics, and the background workers. It wires the domain
+//! crates together and holds no business rule.
+
+pub mod config;
+pub mod db;
+pub mod http;
+pub mod metrics;
+pub mod ops;
+pub mod schema;
+pub mod secrets;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use axum::Router;
+use axum::http::{HeaderName, Request};
+use axum::routing::get;
+use identity::{Identity, IdentitySettings, TokenKey};
+use jobs::{JobQueue, Worker, WorkerConfig};
+use kernel::{Secret, SharedClock};
+use migration::MigratorTrait;
+use sea_orm::DatabaseConnection;
+use storage::ObjectStore;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+pub use config::Config;
+pub use schema::LmsSchema;
+
+/// What every request handler shares. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// The GraphQL schema with its services.
+    pub schema: LmsSchema,
+    /// The database.
+    pub db: DatabaseConnection,
+    /// Identity service (token checks happen in the HTTP layer).
+    pub identity: Identity,
+    /// The job queue.
+    pub jobs: JobQueue,
+    /// The object store.
+    pub store: ObjectStore,
+    /// Request metrics.
+    pub metrics: Arc<metrics::Metrics>,
+    /// The configuration in force.
+    pub config: Arc<Config>,
+}
+
+/// Services that `build_state` can take from a caller instead of making (tests, benchmarks).
+#[derive(Clone, Default)]
+pub struct Overrides {
+    /// The clock (default: the system clock).
+    pub clock: Option<SharedClock>,
+    /// Identity settings (default: production values).
+    pub identity: Option<IdentitySettings>,
+    /// Job handlers registered beside the platform's own (tests use this to observe workers).
+    pub extra_handlers: Vec<Arc<dyn jobs::JobHandler>>,
+}
+
+/// Opens the database (migrating when configured), the object store and the services, and
+/// builds the schema. `public_url` is where clients reach this server.
+///
+/// # Errors
+/// When the database, the secret key or the object store cannot be set up.
+pub async fn build_state(
+    config: Config,
+    public_url: String,
+    overrides: Overrides,
+) -> anyhow::Result<AppState> {
+    let clock: SharedClock = overrides
+        .clock
+        .unwrap_or_else(|| Arc::new(kernel::SystemClock));
+    std::fs::create_dir_all(&config.data_dir).with_context(|| {
+        format!(
+            "cannot create the data folder {}",
+            config.data_dir.display()
+        )
+    })?;
+    let keys = secrets::Keys::load(&config)?;
+    let db = db::connect(&config.effective_database_url(), config.db_max_connections).await?;
+    if config.migrate_on_start {
+        migration::Migrator::up(&db, None)
+            .await
+            .context("migrations failed")?;
+    }
+    let store = open_store(&config, &public_url, &keys, clock.clone())?;
+    let identity = Identity::new(
+        db.clone(),
+        clock.clone(),
+        TokenKey::new(keys.tokens.clone()).map_err(|e| anyhow::anyhow!("{e}"))?,
+        overrides.identity.unwrap_or_default(),
+    );
+    let jobs = JobQueue::new(db.clone(), clock.clone());
+    let schema = schema::builder(config.graphiql)
+        .data(db.clone())
+        .data(clock.clone())
+        .data(identity.clone())
+        .data(jobs.clone())
+        .data(store.clone())
+        .finish();
+    Ok(AppState {
+        schema,
+        db,
+        identity,
+        jobs,
+        store,
+        metrics: Arc::new(metrics::Metrics::default()),
+        config: Arc::new(config),
+    })
+}
+
+fn open_store(
+    config: &Config,
+    public_url: &str,
+    keys: &secrets::Keys,
+    clock: SharedClock,
+) -> anyhow::Result<ObjectStore> {
+    match &config.s3_endpoint {
+        Some(endpoint) if !endpoint.is_empty() => {
+            let access_key_id = config
+                .s3_access_key_id
+                .clone()
+                .context("LMS_S3_ACCESS_KEY_ID is required with LMS_S3_ENDPOINT")?;
+            let secret_access_key = config
+                .s3_secret_access_key
+                .clone()
+                .context("LMS_S3_SECRET_ACCESS_KEY is required with LMS_S3_ENDPOINT")?;
+            let s3 = storage::S3Store::new(storage::S3Config {
+                endpoint_url: endpoint.clone(),
+                public_endpoint_url: config.s3_public_endpoint.clone(),
+                region: config.s3_region.clone(),
+                bucket: config.s3_bucket.clone(),
+                access_key_id,
+                secret_access_key,
+                key_prefix: config.s3_prefix.clone(),
+                clock,
+            })
+            .map_err(|e| anyhow::anyhow!("S3 store: {e}"))?;
+            Ok(ObjectStore::from(s3))
+        }
+        _ => {
+            let local = storage::LocalStore::new(storage::LocalStoreConfig {
+                root: config.data_dir.join("media"),
+                public_base_url: public_url.to_owned(),
+                signing_key: keys.media.clone(),
+                max_body_bytes: config.max_media_put_bytes,
+                clock,
+            })
+            .map_err(|e| anyhow::anyhow!("local media folder: {e}"))?;
+            Ok(ObjectStore::from(local))
+        }
+    }
+}
+
+/// The HTTP router: GraphQL, health, metrics and (for the local store) signed media URLs.
+pub fn router(state: AppState) -> Router {
+    let request_id = HeaderName::from_static("x-request-id");
+    let media = match &state.store {
+        ObjectStore::Local(local) => Some(storage::local_media_router(local.clone())),
+        _ => None,
+    };
+    let mut app = Router::new()
+        .route("/graphql", get(http::graphql_get).post(http::graphql_post))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .with_state(state);
+    if let Some(media) = media {
+        app = app.nest("/media", media);
+    }
+    app.layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request<axum::body::Body>| {
+                let id = req
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-");
+                // The path only: query strings of media URLs carry signatures.
+                tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
+            }),
+        )
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+}
+
+/// A server started by [`start`].
+pub struct RunningServer {
+    /// The address it listens on.
+    pub addr: SocketAddr,
+    /// Its shared state.
+    pub state: AppState,
+    /// Cancel to stop the server and its workers.
+    pub shutdown: CancellationToken,
+    /// Ends when the server and workers have stopped.
+    pub handle: tokio::task::JoinHandle<()>,
+    /// E-mail and generated password of a first admin created at this start.
+    pub created_admin: Option<(String, Option<String>)>,
+}
+
+/// Binds, builds the state, creates the first admin if needed, starts `config.workers` job
+/// workers and serves until `shutdown` is cancelled.
+///
+/// # Errors
+/// When binding or [`build_state`] fails.
+pub async fn start(config: Config, overrides: Overrides) -> anyhow::Result<RunningServer> {
+    let listener = TcpListener::bind(config.http_addr)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.http_addr))?;
+    let addr = listener.local_addr()?;
+    let public_url = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}"));
+    let admin_email = config.admin_email.clone();
+    let admin_password = config.admin_password.clone();
+    let workers = config.workers;
+    let extra_handlers = overrides.extra_handlers.clone();
+    let state = build_state(config, public_url, overrides).await?;
+    let created_admin = state
+        .identity
+        .ensure_first_admin(&admin_email, admin_password.map(|s| s.expose().to_owned()))
+        .await
+        .map_err(|e| anyhow::anyhow!("creating the first admin: {e}"))?;
+    let shutdown = CancellationToken::new();
+    let mut worker_handles = Vec::new();
+    if workers > 0 {
+        worker_handles.push(spawn_worker(
+            &state,
+            workers,
+            &extra_handlers,
+            shutdown.clone(),
+        ));
+    }
+    let app = router(state.clone());
+    let stop = shutdown.clone();
+    let handle = tokio::spawn(async move {
+        let served = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move { stop.cancelled().await })
+        .await;
+        if let Err(e) = served {
+            tracing::error!(error = %e, "HTTP server stopped with an error");
+        }
+        for h in worker_handles {
+            let _ = h.await;
+        }
+    });
+    tracing::info!(%addr, store = state.store.backend_name(), "lms is listening");
+    Ok(RunningServer {
+        addr,
+        state,
+        shutdown,
+        handle,
+        created_admin,
+    })
+}
+
+/// Starts a job worker running `concurrency` jobs at a time with every handler registered.
+pub fn spawn_worker(
+    state: &AppState,
+    concurrency: usize,
+    extra_handlers: &[Arc<dyn jobs::JobHandler>],
+    shutdown: CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    let mut worker = Worker::new(
+        state.jobs.clone(),
+        WorkerConfig {
+            concurrency,
+            ..WorkerConfig::default()
+        },
+    );
+    ops::register_handlers(&mut worker, state);
+    for h in extra_handlers {
+        worker.register(h.clone());
+    }
+    worker.spawn(shutdown)
+}
+
+/// The secret in force for a database URL, for `lms migrate` and friends.
+pub fn database_url(config: &Config) -> Secret {
+    config.effective_database_url()
+}

@@ -111,7 +111,10 @@ mod tests {
     #[test]
     fn each_variant_has_its_code() {
         let cases = [
-            (IdentityError::InvalidCredentials, ErrorCode::Unauthenticated),
+            (
+                IdentityError::InvalidCredentials,
+                ErrorCode::Unauthenticated,
+            ),
             (IdentityError::InvalidToken, ErrorCode::Unauthenticated),
             (
                 IdentityError::Throttled {

@@ -14,6 +14,7 @@ use kernel::{ClientInfo, GqlResultExt, Role, Roles};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
+use crate::Identity;
 use crate::entity::{person, unit};
 use crate::error::IdentityError;
 use crate::people::{NewPerson, PeopleFilter, PersonChanges};
@@ -21,7 +22,6 @@ use crate::roster::{MAX_ROSTER_BYTES, RosterReport};
 use crate::session::Session;
 use crate::units::NewUnit;
 use crate::values::EmploymentType;
-use crate::Identity;
 
 /// Parses a GraphQL ID as a UUID.
 ///
@@ -311,7 +311,10 @@ impl IdentityQuery {
     ) -> async_graphql::Result<Connection<String, Person>> {
         let actor = actor(ctx)?;
         let page = Page::new(first, after.clone()).gql()?;
-        let unit_id = unit_id.as_ref().map(|u| parse_id("unitId", u)).transpose()?;
+        let unit_id = unit_id
+            .as_ref()
+            .map(|u| parse_id("unitId", u))
+            .transpose()?;
         let result = identity(ctx)?
             .people(actor, PeopleFilter { unit_id, search }, page)
             .await
@@ -341,7 +344,10 @@ impl IdentityQuery {
         #[graphql(default = false)] include_retired: bool,
     ) -> async_graphql::Result<Vec<Unit>> {
         actor(ctx)?;
-        let parent = parent_id.as_ref().map(|p| parse_id("parentId", p)).transpose()?;
+        let parent = parent_id
+            .as_ref()
+            .map(|p| parse_id("parentId", p))
+            .transpose()?;
         Ok(identity(ctx)?
             .units(parent, include_retired)
             .await
@@ -446,10 +452,19 @@ impl IdentityMutation {
     }
 
     /// Renames a unit (admins).
-    async fn rename_unit(&self, ctx: &Context<'_>, id: ID, name: String) -> async_graphql::Result<Unit> {
+    async fn rename_unit(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        name: String,
+    ) -> async_graphql::Result<Unit> {
         let actor = actor(ctx)?;
         let id = parse_id("id", &id)?;
-        identity(ctx)?.rename_unit(actor, id, &name).await.map(Unit).gql()
+        identity(ctx)?
+            .rename_unit(actor, id, &name)
+            .await
+            .map(Unit)
+            .gql()
     }
 
     /// Moves a unit with its sub-units under another parent, or to the top (admins).
@@ -462,7 +477,11 @@ impl IdentityMutation {
         let actor = actor(ctx)?;
         let id = parse_id("id", &id)?;
         let parent = id_opt("parentId", parent_id.as_ref())?;
-        identity(ctx)?.move_unit(actor, id, parent).await.map(Unit).gql()
+        identity(ctx)?
+            .move_unit(actor, id, parent)
+            .await
+            .map(Unit)
+            .gql()
     }
 
     /// Retires an empty unit (admins).
@@ -549,14 +568,22 @@ impl IdentityMutation {
     async fn disable_person(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Person> {
         let actor = actor(ctx)?;
         let id = parse_id("id", &id)?;
-        identity(ctx)?.set_disabled(actor, id, true).await.map(Person).gql()
+        identity(ctx)?
+            .set_disabled(actor, id, true)
+            .await
+            .map(Person)
+            .gql()
     }
 
     /// Re-enables a disabled person.
     async fn enable_person(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Person> {
         let actor = actor(ctx)?;
         let id = parse_id("id", &id)?;
-        identity(ctx)?.set_disabled(actor, id, false).await.map(Person).gql()
+        identity(ctx)?
+            .set_disabled(actor, id, false)
+            .await
+            .map(Person)
+            .gql()
     }
 
     /// Sets a new password for someone (admins; unit admins within their subtree).

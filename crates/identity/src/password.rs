@@ -94,8 +94,16 @@ mod tests {
     async fn a_hash_verifies_only_its_password() {
         let h = hash("rahasia-sekali".into(), CHEAP).await.unwrap();
         assert!(h.starts_with("$argon2id$"));
-        assert!(verify("rahasia-sekali".into(), Some(h.clone()), CHEAP).await.unwrap());
-        assert!(!verify("rahasia-salah!".into(), Some(h), CHEAP).await.unwrap());
+        assert!(
+            verify("rahasia-sekali".into(), Some(h.clone()), CHEAP)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !verify("rahasia-salah!".into(), Some(h), CHEAP)
+                .await
+                .unwrap()
+        );
         assert!(!verify("x".into(), None, CHEAP).await.unwrap());
     }
 }

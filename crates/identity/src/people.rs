@@ -2,20 +2,18 @@
 
 use kernel::pagination::{Page, encode_cursor};
 use kernel::{Actor, Role, Roles};
+use sea_orm::sea_query::ExprTrait;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     QueryTrait, Set, TransactionTrait,
 };
-use sea_orm::sea_query::ExprTrait;
 use serde_json::json;
 use uuid::Uuid;
 
 use crate::entity::{person, refresh_token, unit};
 use crate::error::IdentityError;
 use crate::scope::{self, Scope};
-use crate::values::{
-    Email, EmploymentType, Nip, check_new_password, optional_text, required_text,
-};
+use crate::values::{Email, EmploymentType, Nip, check_new_password, optional_text, required_text};
 use crate::{Identity, audit, password, units};
 
 /// Longest name, position.
@@ -124,7 +122,11 @@ impl Identity {
         let email = stored_email(input.email.as_deref())?;
         let nip = match input.nip.as_deref().map(str::trim) {
             None | Some("") => None,
-            Some(s) => Some(Nip::parse(s, input.employment_type, self.this_year())?.as_str().to_owned()),
+            Some(s) => Some(
+                Nip::parse(s, input.employment_type, self.this_year())?
+                    .as_str()
+                    .to_owned(),
+            ),
         };
         if nip.is_none() && email.is_none() {
             return Err(IdentityError::invalid(
@@ -132,7 +134,11 @@ impl Identity {
                 "a person needs a NIP or an e-mail address to sign in with",
             ));
         }
-        let position = optional_text("position", input.position.as_deref().unwrap_or(""), MAX_NAME)?;
+        let position = optional_text(
+            "position",
+            input.position.as_deref().unwrap_or(""),
+            MAX_NAME,
+        )?;
         let grade = optional_text("grade", input.grade.as_deref().unwrap_or(""), MAX_GRADE)?;
         let roles = if input.roles.is_empty() {
             Roles::empty().with(Role::Learner)
@@ -174,8 +180,22 @@ impl Identity {
         }
         .insert(&tx)
         .await
-        .map_err(|e| IdentityError::conflict_on_unique(e, duplicate_message(nip.as_deref(), email.as_deref())))?;
-        audit::record(&tx, actor, now, "person.create", "person", id, json!({"roles": model.roles, "unitId": model.unit_id})).await?;
+        .map_err(|e| {
+            IdentityError::conflict_on_unique(
+                e,
+                duplicate_message(nip.as_deref(), email.as_deref()),
+            )
+        })?;
+        audit::record(
+            &tx,
+            actor,
+            now,
+            "person.create",
+            "person",
+            id,
+            json!({"roles": model.roles, "unitId": model.unit_id}),
+        )
+        .await?;
         tx.commit().await?;
         Ok(model)
     }
@@ -193,8 +213,7 @@ impl Identity {
     ) -> Result<person::Model, IdentityError> {
         let now = self.clock.now();
         let tx = self.db.begin().await?;
-        let current = self.visible_person_in(&tx, actor, id).await?;
-        scope::require_unit(&tx, actor, current.unit_id).await?;
+        let current = self.managed_person_in(&tx, actor, id).await?;
         let mut am: person::ActiveModel = current.clone().into();
         let mut changed = serde_json::Map::new();
         if let Some(name) = &changes.name {
@@ -206,7 +225,10 @@ impl Identity {
             changed.insert("email".into(), json!(true));
         }
         let kind = changes.employment_type.or_else(|| {
-            current.employment_type.as_deref().and_then(|t| EmploymentType::parse(t).ok())
+            current
+                .employment_type
+                .as_deref()
+                .and_then(|t| EmploymentType::parse(t).ok())
         });
         if let Some(t) = changes.employment_type {
             am.employment_type = Set(Some(t.as_str().to_owned()));
@@ -246,10 +268,22 @@ impl Identity {
         }
         am.updated_at = Set(now);
         let model = am.update(&tx).await.map_err(|e| {
-            IdentityError::conflict_on_unique(e, duplicate_message(nip_now.as_deref(), email_now.as_deref()))
+            IdentityError::conflict_on_unique(
+                e,
+                duplicate_message(nip_now.as_deref(), email_now.as_deref()),
+            )
         })?;
         if !actor.is_person(id) {
-            audit::record(&tx, actor, now, "person.update", "person", id, serde_json::Value::Object(changed)).await?;
+            audit::record(
+                &tx,
+                actor,
+                now,
+                "person.update",
+                "person",
+                id,
+                serde_json::Value::Object(changed),
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok(model)
@@ -267,12 +301,14 @@ impl Identity {
         roles: Roles,
     ) -> Result<person::Model, IdentityError> {
         if roles.is_empty() {
-            return Err(IdentityError::invalid("roles", "a person needs at least one role"));
+            return Err(IdentityError::invalid(
+                "roles",
+                "a person needs at least one role",
+            ));
         }
         let now = self.clock.now();
         let tx = self.db.begin().await?;
-        let current = self.visible_person_in(&tx, actor, id).await?;
-        scope::require_unit(&tx, actor, current.unit_id).await?;
+        let current = self.managed_person_in(&tx, actor, id).await?;
         let old = Roles::parse_list(&current.roles).unwrap_or_default();
         if !actor.is_admin() && !(unit_admin_may_grant(roles) && unit_admin_may_grant(old)) {
             return Err(IdentityError::Forbidden);
@@ -289,7 +325,16 @@ impl Identity {
         // Roles travel in access tokens; ending the refresh tokens makes the change take hold
         // within one access-token lifetime.
         revoke_all_refresh_tokens(&tx, id, now).await?;
-        audit::record(&tx, actor, now, "person.set_roles", "person", id, json!({"from": old.to_string(), "to": roles.to_string()})).await?;
+        audit::record(
+            &tx,
+            actor,
+            now,
+            "person.set_roles",
+            "person",
+            id,
+            json!({"from": old.to_string(), "to": roles.to_string()}),
+        )
+        .await?;
         tx.commit().await?;
         Ok(model)
     }
@@ -305,12 +350,13 @@ impl Identity {
         disabled: bool,
     ) -> Result<person::Model, IdentityError> {
         if actor.is_person(id) {
-            return Err(IdentityError::Conflict("you cannot disable or enable yourself".into()));
+            return Err(IdentityError::Conflict(
+                "you cannot disable or enable yourself".into(),
+            ));
         }
         let now = self.clock.now();
         let tx = self.db.begin().await?;
-        let current = self.visible_person_in(&tx, actor, id).await?;
-        scope::require_unit(&tx, actor, current.unit_id).await?;
+        let current = self.managed_person_in(&tx, actor, id).await?;
         let old = Roles::parse_list(&current.roles).unwrap_or_default();
         if !actor.is_admin() && !unit_admin_may_grant(old) {
             return Err(IdentityError::Forbidden);
@@ -325,7 +371,11 @@ impl Identity {
         if disabled {
             revoke_all_refresh_tokens(&tx, id, now).await?;
         }
-        let action = if disabled { "person.disable" } else { "person.enable" };
+        let action = if disabled {
+            "person.disable"
+        } else {
+            "person.enable"
+        };
         audit::record(&tx, actor, now, action, "person", id, json!({})).await?;
         tx.commit().await?;
         Ok(model)
@@ -342,8 +392,7 @@ impl Identity {
         new_password: String,
     ) -> Result<(), IdentityError> {
         check_new_password(&new_password)?;
-        let target = self.visible_person_in(&self.db, actor, id).await?;
-        scope::require_unit(&self.db, actor, target.unit_id).await?;
+        let target = self.managed_person_in(&self.db, actor, id).await?;
         let old = Roles::parse_list(&target.roles).unwrap_or_default();
         if !actor.is_admin() && !unit_admin_may_grant(old) {
             return Err(IdentityError::Forbidden);
@@ -352,7 +401,16 @@ impl Identity {
         let now = self.clock.now();
         let tx = self.db.begin().await?;
         store_password(&tx, id, hash, now).await?;
-        audit::record(&tx, actor, now, "person.reset_password", "person", id, json!({})).await?;
+        audit::record(
+            &tx,
+            actor,
+            now,
+            "person.reset_password",
+            "person",
+            id,
+            json!({}),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -394,6 +452,24 @@ impl Identity {
         self.visible_person_in(&self.db, actor, id).await
     }
 
+    /// A person the actor manages (to change their record).
+    async fn managed_person_in(
+        &self,
+        conn: &impl sea_orm::ConnectionTrait,
+        actor: &Actor,
+        id: Uuid,
+    ) -> Result<person::Model, IdentityError> {
+        if scope::of(conn, actor).await? == Scope::None {
+            return Err(IdentityError::Forbidden);
+        }
+        let p = person::Entity::find_by_id(id)
+            .one(conn)
+            .await?
+            .ok_or(IdentityError::NotFound("person"))?;
+        scope::require_unit(conn, actor, p.unit_id).await?;
+        Ok(p)
+    }
+
     async fn visible_person_in(
         &self,
         conn: &impl sea_orm::ConnectionTrait,
@@ -418,7 +494,11 @@ impl Identity {
                         .is_some_and(|u| u.path.starts_with(&root)),
                     None => false,
                 };
-                if inside { Ok(p) } else { Err(IdentityError::NotFound("person")) }
+                if inside {
+                    Ok(p)
+                } else {
+                    Err(IdentityError::NotFound("person"))
+                }
             }
         }
     }
@@ -455,14 +535,21 @@ impl Identity {
                 .into_query();
             q = q.filter(person::Column::UnitId.in_subquery(in_subtree));
         }
-        if let Some(s) = filter.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        if let Some(s) = filter
+            .search
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
             let like = s.to_lowercase();
             q = q.filter(
                 Condition::any()
-                    .add(sea_orm::sea_query::Expr::expr(sea_orm::sea_query::Func::lower(
-                        sea_orm::sea_query::Expr::col(person::Column::Name),
-                    ))
-                    .like(format!("%{}%", escape_like(&like))))
+                    .add(
+                        sea_orm::sea_query::Expr::expr(sea_orm::sea_query::Func::lower(
+                            sea_orm::sea_query::Expr::col(person::Column::Name),
+                        ))
+                        .like(format!("%{}%", escape_like(&like))),
+                    )
                     .add(person::Column::Email.contains(&like))
                     .add(person::Column::Nip.contains(s)),
             );
@@ -541,7 +628,9 @@ impl Identity {
 
 /// Escapes `%`, `_` and `\` for a LIKE pattern.
 fn escape_like(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
 }
 
 /// A random 20-character password from an unambiguous alphabet.
@@ -561,9 +650,18 @@ async fn store_password(
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(), IdentityError> {
     person::Entity::update_many()
-        .col_expr(person::Column::PasswordHash, sea_orm::sea_query::Expr::value(hash))
-        .col_expr(person::Column::PasswordChangedAt, sea_orm::sea_query::Expr::value(now))
-        .col_expr(person::Column::UpdatedAt, sea_orm::sea_query::Expr::value(now))
+        .col_expr(
+            person::Column::PasswordHash,
+            sea_orm::sea_query::Expr::value(hash),
+        )
+        .col_expr(
+            person::Column::PasswordChangedAt,
+            sea_orm::sea_query::Expr::value(now),
+        )
+        .col_expr(
+            person::Column::UpdatedAt,
+            sea_orm::sea_query::Expr::value(now),
+        )
         .filter(person::Column::Id.eq(id))
         .exec(conn)
         .await?;
@@ -580,7 +678,10 @@ pub async fn revoke_all_refresh_tokens(
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(), IdentityError> {
     refresh_token::Entity::update_many()
-        .col_expr(refresh_token::Column::RevokedAt, sea_orm::sea_query::Expr::value(now))
+        .col_expr(
+            refresh_token::Column::RevokedAt,
+            sea_orm::sea_query::Expr::value(now),
+        )
         .filter(refresh_token::Column::PersonId.eq(person_id))
         .filter(refresh_token::Column::RevokedAt.is_null())
         .exec(conn)

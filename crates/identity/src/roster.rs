@@ -6,9 +6,7 @@
 use std::collections::{HashMap, HashSet};
 
 use kernel::{Actor, Role, Roles};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -129,14 +127,21 @@ impl Identity {
     ) -> Result<RosterReport, IdentityError> {
         scope::require_admin(actor)?;
         if bytes.len() > MAX_ROSTER_BYTES {
-            return Err(bad_file(format!("the file is larger than {} MiB", MAX_ROSTER_BYTES >> 20)));
+            return Err(bad_file(format!(
+                "the file is larger than {} MiB",
+                MAX_ROSTER_BYTES >> 20
+            )));
         }
         let text = decode(bytes)?;
         if text.trim().is_empty() {
             return Err(bad_file("the file is empty"));
         }
         let header_line = text.lines().next().unwrap_or("");
-        let delimiter = if header_line.contains(';') && !header_line.contains(',') { b';' } else { b',' };
+        let delimiter = if header_line.contains(';') && !header_line.contains(',') {
+            b';'
+        } else {
+            b','
+        };
         let mut reader = csv::ReaderBuilder::new()
             .delimiter(delimiter)
             .flexible(true)
@@ -163,7 +168,10 @@ impl Identity {
             .map(|(_, n)| *n)
             .collect();
         if !missing.is_empty() {
-            return Err(bad_file(format!("missing column(s): {}", missing.join(", "))));
+            return Err(bad_file(format!(
+                "missing column(s): {}",
+                missing.join(", ")
+            )));
         }
 
         let units: HashMap<String, unit::Model> = unit::Entity::find()
@@ -183,7 +191,11 @@ impl Identity {
                 Ok(r) => r,
                 Err(e) => {
                     let line = e.position().map_or(0, |p| p.line());
-                    report.rejected.push(RejectedRow { line, nip: None, reason: format!("unreadable row: {e}") });
+                    report.rejected.push(RejectedRow {
+                        line,
+                        nip: None,
+                        reason: format!("unreadable row: {e}"),
+                    });
                     continue;
                 }
             };
@@ -203,9 +215,23 @@ impl Identity {
                 }),
                 Ok(row) => {
                     if !seen_nip.insert(row.nip.clone()) {
-                        report.rejected.push(RejectedRow { line, nip: Some(row.nip), reason: "the NIP appears on an earlier row of this file".into() });
-                    } else if let Some(e) = row.email.as_ref().filter(|e| !seen_email.insert((*e).clone())) {
-                        report.rejected.push(RejectedRow { line, nip: Some(row.nip.clone()), reason: format!("the e-mail {e} appears on an earlier row of this file") });
+                        report.rejected.push(RejectedRow {
+                            line,
+                            nip: Some(row.nip),
+                            reason: "the NIP appears on an earlier row of this file".into(),
+                        });
+                    } else if let Some(e) = row
+                        .email
+                        .as_ref()
+                        .filter(|e| !seen_email.insert((*e).clone()))
+                    {
+                        report.rejected.push(RejectedRow {
+                            line,
+                            nip: Some(row.nip.clone()),
+                            reason: format!(
+                                "the e-mail {e} appears on an earlier row of this file"
+                            ),
+                        });
                     } else {
                         rows.push(row);
                     }
@@ -222,7 +248,11 @@ impl Identity {
         let mut by_nip: HashMap<String, person::Model> = HashMap::new();
         let mut email_owner: HashMap<String, Uuid> = HashMap::new();
         for chunk in nips.chunks(INSERT_CHUNK) {
-            for p in person::Entity::find().filter(person::Column::Nip.is_in(chunk.to_vec())).all(&self.db).await? {
+            for p in person::Entity::find()
+                .filter(person::Column::Nip.is_in(chunk.to_vec()))
+                .all(&self.db)
+                .await?
+            {
                 if let Some(e) = &p.email {
                     email_owner.insert(e.clone(), p.id);
                 }
@@ -232,7 +262,11 @@ impl Identity {
             }
         }
         for chunk in emails.chunks(INSERT_CHUNK) {
-            for p in person::Entity::find().filter(person::Column::Email.is_in(chunk.to_vec())).all(&self.db).await? {
+            for p in person::Entity::find()
+                .filter(person::Column::Email.is_in(chunk.to_vec()))
+                .all(&self.db)
+                .await?
+            {
                 if let Some(e) = p.email.clone() {
                     email_owner.insert(e, p.id);
                 }
@@ -248,7 +282,11 @@ impl Identity {
             if let (Some(owner), Some(email)) = (owner, &row.email)
                 && existing.map(|p| p.id) != Some(*owner)
             {
-                report.rejected.push(RejectedRow { line: row.line, nip: Some(row.nip.clone()), reason: format!("the e-mail {email} belongs to another person") });
+                report.rejected.push(RejectedRow {
+                    line: row.line,
+                    nip: Some(row.nip.clone()),
+                    reason: format!("the e-mail {email} belongs to another person"),
+                });
                 continue;
             }
             match existing {
@@ -263,7 +301,10 @@ impl Identity {
                         position: Set(row.position),
                         grade: Set(row.grade),
                         employment_type: Set(Some(row.employment_type.as_str().to_owned())),
-                        roles: Set(row.roles.unwrap_or_else(|| Roles::empty().with(Role::Learner)).to_string()),
+                        roles: Set(row
+                            .roles
+                            .unwrap_or_else(|| Roles::empty().with(Role::Learner))
+                            .to_string()),
                         password_hash: Set(None),
                         password_changed_at: Set(None),
                         disabled_at: Set(None),
@@ -311,20 +352,43 @@ impl Identity {
             person::Entity::insert_many(chunk.to_vec())
                 .exec(&tx)
                 .await
-                .map_err(|e| IdentityError::conflict_on_unique(e, "the roster changed while importing; import again"))?;
+                .map_err(|e| {
+                    IdentityError::conflict_on_unique(
+                        e,
+                        "the roster changed while importing; import again",
+                    )
+                })?;
         }
         for am in updates {
             am.update(&tx).await.map_err(|e| {
-                IdentityError::conflict_on_unique(e, "the roster changed while importing; import again")
+                IdentityError::conflict_on_unique(
+                    e,
+                    "the roster changed while importing; import again",
+                )
             })?;
         }
-        audit::record(&tx, actor, now, "roster.import", "roster", now.to_rfc3339(), json!({
-            "rows": report.total_rows, "created": report.created, "updated": report.updated,
-            "unchanged": report.unchanged, "rejected": report.rejected.len(),
-        })).await?;
+        audit::record(
+            &tx,
+            actor,
+            now,
+            "roster.import",
+            "roster",
+            now.to_rfc3339(),
+            json!({
+                "rows": report.total_rows, "created": report.created, "updated": report.updated,
+                "unchanged": report.unchanged, "rejected": report.rejected.len(),
+            }),
+        )
+        .await?;
         tx.commit().await?;
         report.applied = true;
-        tracing::info!(roster.rows = report.total_rows, roster.created = report.created, roster.updated = report.updated, roster.rejected = report.rejected.len(), "roster imported");
+        tracing::info!(
+            roster.rows = report.total_rows,
+            roster.created = report.created,
+            roster.updated = report.updated,
+            roster.rejected = report.rejected.len(),
+            "roster imported"
+        );
         Ok(report)
     }
 }

@@ -161,7 +161,11 @@ mod tests {
         let mut forged = claims(now);
         forged.roles = "admin".into();
         let forged_body = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&forged).unwrap());
-        assert!(key().verify(&format!("v1.{forged_body}.{sig}"), now).is_err());
+        assert!(
+            key()
+                .verify(&format!("v1.{forged_body}.{sig}"), now)
+                .is_err()
+        );
         assert!(key().verify(&format!("{payload}.AAAA"), now).is_err());
         let other = TokenKey::new(Secret::new("z".repeat(40))).unwrap();
         assert!(other.verify(&t, now).is_err());

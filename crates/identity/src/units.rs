@@ -67,7 +67,16 @@ impl Identity {
         .map_err(|e| {
             IdentityError::conflict_on_unique(e, format!("unit code {} is taken", code.as_str()))
         })?;
-        audit::record(&tx, actor, now, "unit.create", "unit", id, json!({"code": model.code, "name": model.name, "parentId": input.parent_id})).await?;
+        audit::record(
+            &tx,
+            actor,
+            now,
+            "unit.create",
+            "unit",
+            id,
+            json!({"code": model.code, "name": model.name, "parentId": input.parent_id}),
+        )
+        .await?;
         tx.commit().await?;
         Ok(model)
     }
@@ -92,7 +101,16 @@ impl Identity {
         am.name = Set(name.clone());
         am.updated_at = Set(now);
         let model = am.update(&tx).await?;
-        audit::record(&tx, actor, now, "unit.rename", "unit", id, json!({"from": old, "to": name})).await?;
+        audit::record(
+            &tx,
+            actor,
+            now,
+            "unit.rename",
+            "unit",
+            id,
+            json!({"from": old, "to": name}),
+        )
+        .await?;
         tx.commit().await?;
         Ok(model)
     }
@@ -133,10 +151,13 @@ impl Identity {
         unit::Entity::update_many()
             .col_expr(
                 unit::Column::Path,
-                Expr::cust_with_values("? || SUBSTR(path, ?)", [
-                    sea_orm::Value::from(new_path.clone()),
-                    sea_orm::Value::from(keep_from),
-                ]),
+                Expr::cust_with_values(
+                    "? || SUBSTR(path, ?)",
+                    [
+                        sea_orm::Value::from(new_path.clone()),
+                        sea_orm::Value::from(keep_from),
+                    ],
+                ),
             )
             .col_expr(unit::Column::UpdatedAt, Expr::value(now))
             .filter(unit::Column::Path.starts_with(&old_path))
@@ -145,7 +166,16 @@ impl Identity {
         let mut am: unit::ActiveModel = find_unit(&tx, id).await?.into();
         am.parent_id = Set(new_parent_id);
         let model = am.update(&tx).await?;
-        audit::record(&tx, actor, now, "unit.move", "unit", id, json!({"fromParentId": current.parent_id, "toParentId": new_parent_id})).await?;
+        audit::record(
+            &tx,
+            actor,
+            now,
+            "unit.move",
+            "unit",
+            id,
+            json!({"fromParentId": current.parent_id, "toParentId": new_parent_id}),
+        )
+        .await?;
         tx.commit().await?;
         Ok(model)
     }
@@ -227,7 +257,10 @@ impl Identity {
 ///
 /// # Errors
 /// NOT_FOUND; INTERNAL.
-pub async fn find_unit(conn: &impl ConnectionTrait, id: Uuid) -> Result<unit::Model, IdentityError> {
+pub async fn find_unit(
+    conn: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<unit::Model, IdentityError> {
     unit::Entity::find_by_id(id)
         .one(conn)
         .await?
@@ -248,7 +281,25 @@ pub async fn active_unit(
         .await?
         .ok_or(IdentityError::NotFound(what))?;
     if u.retired_at.is_some() {
-        return Err(IdentityError::Conflict(format!("unit {} is retired", u.code)));
+        return Err(IdentityError::Conflict(format!(
+            "unit {} is retired",
+            u.code
+        )));
     }
     Ok(u)
+}
+
+impl Identity {
+    /// A unit by its code.
+    ///
+    /// # Errors
+    /// BAD_USER_INPUT for a malformed code; NOT_FOUND.
+    pub async fn unit_by_code(&self, code: &str) -> Result<unit::Model, IdentityError> {
+        let code = UnitCode::parse(code)?;
+        unit::Entity::find()
+            .filter(unit::Column::Code.eq(code.as_str()))
+            .one(&self.db)
+            .await?
+            .ok_or(IdentityError::NotFound("unit"))
+    }
 }

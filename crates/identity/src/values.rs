@@ -149,7 +149,8 @@ impl UnitCode {
         let s = raw.trim().to_ascii_uppercase();
         let ok = !s.is_empty()
             && s.len() <= 64
-            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
         if ok {
             Ok(UnitCode(s))
         } else {
@@ -173,7 +174,10 @@ impl UnitCode {
 pub fn required_text(field: &'static str, raw: &str, max: usize) -> Result<String, IdentityError> {
     let s = raw.trim();
     if s.is_empty() {
-        return Err(IdentityError::invalid(field, format!("{field} must not be empty")));
+        return Err(IdentityError::invalid(
+            field,
+            format!("{field} must not be empty"),
+        ));
     }
     optional_text(field, s, max).map(|o| o.unwrap_or_default())
 }
@@ -247,7 +251,10 @@ mod tests {
             "198503121995011003",  // appointed at 9
             "19850312201001100a",
         ] {
-            assert!(Nip::parse(bad, Some(EmploymentType::Pns), 2026).is_err(), "{bad}");
+            assert!(
+                Nip::parse(bad, Some(EmploymentType::Pns), 2026).is_err(),
+                "{bad}"
+            );
         }
     }
 
@@ -259,15 +266,25 @@ mod tests {
 
     #[test]
     fn emails_are_lowercased_and_checked() {
-        assert_eq!(Email::parse(" Siti@TangerangSelatanKota.go.id ").unwrap().as_str(), "siti@tangerangselatankota.go.id");
-        for bad in ["", "a", "a@b", "a@@b.id", "a b@c.id", "@c.id", "a@.id", "a@c..id"] {
+        assert_eq!(
+            Email::parse(" Siti@TangerangSelatanKota.go.id ")
+                .unwrap()
+                .as_str(),
+            "siti@tangerangselatankota.go.id"
+        );
+        for bad in [
+            "", "a", "a@b", "a@@b.id", "a b@c.id", "@c.id", "a@.id", "a@c..id",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn unit_codes_are_upper_cased_and_bounded() {
-        assert_eq!(UnitCode::parse("pkm-pondok.aren").unwrap().as_str(), "PKM-PONDOK.AREN");
+        assert_eq!(
+            UnitCode::parse("pkm-pondok.aren").unwrap().as_str(),
+            "PKM-PONDOK.AREN"
+        );
         assert!(UnitCode::parse("dinas kesehatan").is_err());
         assert!(UnitCode::parse("").is_err());
     }

@@ -421,7 +421,10 @@ impl JobQueue {
         } else {
             let wait = chrono::Duration::from_std(self.backoff.delay(job.attempt))
                 .unwrap_or(chrono::Duration::MAX);
-            (Status::Queued, Some(now.checked_add_signed(wait).unwrap_or(now)))
+            (
+                Status::Queued,
+                Some(now.checked_add_signed(wait).unwrap_or(now)),
+            )
         };
         let mut update = Entity::update_many()
             .col_expr(Column::State, Expr::value(state))

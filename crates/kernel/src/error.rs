@@ -171,7 +171,10 @@ mod tests {
 
     #[test]
     fn user_errors_keep_their_message() {
-        let err = to_graphql(CodedError::new(ErrorCode::BadUserInput, "NIP must have 18 digits"));
+        let err = to_graphql(CodedError::new(
+            ErrorCode::BadUserInput,
+            "NIP must have 18 digits",
+        ));
         assert_eq!(err.message, "NIP must have 18 digits");
     }
 }

@@ -64,7 +64,10 @@ mod tests {
     #[test]
     fn a_cursor_round_trips_and_garbage_is_refused() {
         let c = encode_cursor("Dinas Kesehatan|0193");
-        assert_eq!(decode_cursor(&c).ok().as_deref(), Some("Dinas Kesehatan|0193"));
+        assert_eq!(
+            decode_cursor(&c).ok().as_deref(),
+            Some("Dinas Kesehatan|0193")
+        );
         assert!(decode_cursor("%%%").is_err());
     }
 

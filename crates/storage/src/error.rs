@@ -126,7 +126,10 @@ mod tests {
     #[test]
     fn every_variant_maps_to_its_code() {
         let cases = [
-            (StorageError::NotFound { key: "a".into() }, ErrorCode::NotFound),
+            (
+                StorageError::NotFound { key: "a".into() },
+                ErrorCode::NotFound,
+            ),
             (
                 StorageError::UploadNotFound {
                     upload_id: "u".into(),

@@ -184,7 +184,12 @@ impl ObjectStore {
     /// # Errors
     /// [`StorageError::InvalidKey`], [`StorageError::InvalidArgument`] for a bad content type,
     /// [`StorageError::KeyConflict`] (local only), or a backend failure.
-    pub async fn put(&self, key: &str, bytes: Bytes, content_type: &str) -> Result<(), StorageError> {
+    pub async fn put(
+        &self,
+        key: &str,
+        bytes: Bytes,
+        content_type: &str,
+    ) -> Result<(), StorageError> {
         dispatch!(self, s => s.put(key, bytes, content_type).await)
     }
 
@@ -207,7 +212,11 @@ impl ObjectStore {
     /// # Errors
     /// [`StorageError::NotFound`], [`StorageError::RangeNotSatisfiable`] (HTTP 416),
     /// [`StorageError::InvalidKey`], or a backend failure.
-    pub async fn get(&self, key: &str, range: Option<ByteRange>) -> Result<GetObject, StorageError> {
+    pub async fn get(
+        &self,
+        key: &str,
+        range: Option<ByteRange>,
+    ) -> Result<GetObject, StorageError> {
         dispatch!(self, s => s.get(key, range).await)
     }
 
@@ -240,7 +249,11 @@ impl ObjectStore {
     /// # Errors
     /// [`StorageError::InvalidKey`], or [`StorageError::InvalidArgument`] for an expiry of zero or
     /// over [`MAX_PRESIGN_EXPIRY`].
-    pub async fn presign_get(&self, key: &str, expires_in: Duration) -> Result<String, StorageError> {
+    pub async fn presign_get(
+        &self,
+        key: &str,
+        expires_in: Duration,
+    ) -> Result<String, StorageError> {
         dispatch!(self, s => s.presign_get(key, expires_in).await)
     }
 
@@ -290,7 +303,11 @@ impl ObjectStore {
     ///
     /// # Errors
     /// [`StorageError::UploadNotFound`], or a backend failure.
-    pub async fn list_parts(&self, key: &str, upload_id: &str) -> Result<Vec<PartInfo>, StorageError> {
+    pub async fn list_parts(
+        &self,
+        key: &str,
+        upload_id: &str,
+    ) -> Result<Vec<PartInfo>, StorageError> {
         dispatch!(self, s => s.list_parts(key, upload_id).await)
     }
 
@@ -356,7 +373,10 @@ pub(crate) fn check_completed_parts(parts: &[CompletedPart]) -> Result<(), Stora
     for part in parts {
         check_part_number(part.part_number)?;
     }
-    if parts.windows(2).any(|w| w[0].part_number >= w[1].part_number) {
+    if parts
+        .windows(2)
+        .any(|w| w[0].part_number >= w[1].part_number)
+    {
         return Err(StorageError::InvalidParts(
             "part numbers must be strictly ascending".into(),
         ));
@@ -383,7 +403,12 @@ mod tests {
     #[test]
     fn completed_parts_must_ascend() {
         assert!(check_completed_parts(&[part(1), part(2), part(5)]).is_ok());
-        for bad in [vec![], vec![part(2), part(1)], vec![part(1), part(1)], vec![part(0)]] {
+        for bad in [
+            vec![],
+            vec![part(2), part(1)],
+            vec![part(1), part(1)],
+            vec![part(0)],
+        ] {
             assert!(check_completed_parts(&bad).is_err(), "{bad:?}");
         }
     }

@@ -133,7 +133,10 @@ mod tests {
     fn the_three_forms_parse() {
         assert_eq!(
             parse("bytes=0-499"),
-            Some(ByteRange::Bounded { first: 0, last: 499 })
+            Some(ByteRange::Bounded {
+                first: 0,
+                last: 499
+            })
         );
         assert_eq!(parse("bytes=500-"), Some(ByteRange::From { first: 500 }));
         assert_eq!(parse("bytes=-500"), Some(ByteRange::Suffix { len: 500 }));
@@ -170,10 +173,7 @@ mod tests {
         let r = |s: &str, size| parse(s).map(|r| r.resolve(size).ok());
         assert_eq!(r("bytes=0-499", 1000), Some(Some(0..500)));
         assert_eq!(r("bytes=900-2000", 1000), Some(Some(900..1000)));
-        assert_eq!(
-            r("bytes=0-18446744073709551615", 10),
-            Some(Some(0..10))
-        );
+        assert_eq!(r("bytes=0-18446744073709551615", 10), Some(Some(0..10)));
         assert_eq!(r("bytes=999-", 1000), Some(Some(999..1000)));
         assert_eq!(r("bytes=-100", 1000), Some(Some(900..1000)));
         assert_eq!(r("bytes=-5000", 1000), Some(Some(0..1000)));

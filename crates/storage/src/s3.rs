@@ -22,8 +22,8 @@ use kernel::{Secret, SharedClock};
 use crate::key::validate_content_type;
 use crate::range::parse_content_range;
 use crate::{
-    ByteRange, CompletedPart, DEFAULT_CONTENT_TYPE, GetObject, ObjectMeta, PartInfo,
-    StorageError, check_completed_parts, check_expiry, check_part_number, validate_key,
+    ByteRange, CompletedPart, DEFAULT_CONTENT_TYPE, GetObject, ObjectMeta, PartInfo, StorageError,
+    check_completed_parts, check_expiry, check_part_number, validate_key,
 };
 
 /// How the S3 store is set up.
@@ -105,6 +105,12 @@ fn status<E>(err: &SdkError<E>) -> Option<u16> {
     err.raw_response().map(|r| r.status().as_u16())
 }
 
+/// Whether the error says the object (or upload) is not there. A missing bucket is a 404 too,
+/// but that is a misconfiguration, not a missing object.
+fn is_missing<E: ProvideErrorMetadata>(err: &SdkError<E>) -> bool {
+    status(err) == Some(404) && err.code() != Some("NoSuchBucket")
+}
+
 fn s3_error<E>(op: &'static str, err: &SdkError<E>) -> StorageError
 where
     E: std::error::Error + 'static,
@@ -120,7 +126,7 @@ fn upload_error<E>(op: &'static str, upload_id: &str, err: &SdkError<E>) -> Stor
 where
     E: std::error::Error + ProvideErrorMetadata + 'static,
 {
-    if status(err) == Some(404) || err.code() == Some("NoSuchUpload") {
+    if is_missing(err) || err.code() == Some("NoSuchUpload") {
         StorageError::UploadNotFound {
             upload_id: upload_id.to_owned(),
         }
@@ -187,8 +193,14 @@ impl S3Store {
     ///
     /// # Errors
     /// [`StorageError::InvalidKey`], a bad content type, [`StorageError::S3`].
-    pub async fn put(&self, key: &str, bytes: Bytes, content_type: &str) -> Result<(), StorageError> {
-        self.put_body(key, ByteStream::from(bytes), content_type).await
+    pub async fn put(
+        &self,
+        key: &str,
+        bytes: Bytes,
+        content_type: &str,
+    ) -> Result<(), StorageError> {
+        self.put_body(key, ByteStream::from(bytes), content_type)
+            .await
     }
 
     /// Streams the file at `path` into `key` (one PUT: up to 5 GiB).
@@ -201,10 +213,12 @@ impl S3Store {
         path: &Path,
         content_type: &str,
     ) -> Result<(), StorageError> {
-        let body = ByteStream::from_path(path).await.map_err(|e| StorageError::Io {
-            op: "open the file to store",
-            source: std::io::Error::other(e),
-        })?;
+        let body = ByteStream::from_path(path)
+            .await
+            .map_err(|e| StorageError::Io {
+                op: "open the file to store",
+                source: std::io::Error::other(e),
+            })?;
         self.put_body(key, body, content_type).await
     }
 
@@ -234,7 +248,11 @@ impl S3Store {
     /// # Errors
     /// [`StorageError::NotFound`], [`StorageError::RangeNotSatisfiable`],
     /// [`StorageError::InvalidKey`], [`StorageError::S3`].
-    pub async fn get(&self, key: &str, range: Option<ByteRange>) -> Result<GetObject, StorageError> {
+    pub async fn get(
+        &self,
+        key: &str,
+        range: Option<ByteRange>,
+    ) -> Result<GetObject, StorageError> {
         let full = self.full_key(key)?;
         let result = self
             .0
@@ -247,7 +265,7 @@ impl S3Store {
             .await;
         let output = match result {
             Ok(output) => output,
-            Err(e) if status(&e) == Some(404) => {
+            Err(e) if is_missing(&e) => {
                 return Err(StorageError::NotFound {
                     key: key.to_owned(),
                 });
@@ -310,7 +328,7 @@ impl S3Store {
                     .unwrap_or(DEFAULT_CONTENT_TYPE)
                     .to_owned(),
             })),
-            Err(e) if status(&e) == Some(404) => Ok(None),
+            Err(e) if is_missing(&e) => Ok(None),
             Err(e) => Err(s3_error("HeadObject", &e)),
         }
     }
@@ -337,7 +355,11 @@ impl S3Store {
     /// # Errors
     /// [`StorageError::InvalidKey`], [`StorageError::InvalidArgument`] for a bad expiry,
     /// [`StorageError::S3`].
-    pub async fn presign_get(&self, key: &str, expires_in: Duration) -> Result<String, StorageError> {
+    pub async fn presign_get(
+        &self,
+        key: &str,
+        expires_in: Duration,
+    ) -> Result<String, StorageError> {
         let full = self.full_key(key)?;
         let presigned = self
             .0
@@ -441,7 +463,11 @@ impl S3Store {
     ///
     /// # Errors
     /// [`StorageError::UploadNotFound`], [`StorageError::S3`].
-    pub async fn list_parts(&self, key: &str, upload_id: &str) -> Result<Vec<PartInfo>, StorageError> {
+    pub async fn list_parts(
+        &self,
+        key: &str,
+        upload_id: &str,
+    ) -> Result<Vec<PartInfo>, StorageError> {
         let full = self.full_key(key)?;
         let mut parts = Vec::new();
         let mut marker: Option<String> = None;
@@ -511,7 +537,12 @@ impl S3Store {
             .await;
         match result {
             Ok(_) => Ok(()),
-            Err(e) if matches!(e.code(), Some("InvalidPart" | "InvalidPartOrder" | "EntityTooSmall")) => {
+            Err(e)
+                if matches!(
+                    e.code(),
+                    Some("InvalidPart" | "InvalidPartOrder" | "EntityTooSmall")
+                ) =>
+            {
                 Err(StorageError::InvalidParts(
                     e.message().unwrap_or("S3 refused the parts").to_owned(),
                 ))

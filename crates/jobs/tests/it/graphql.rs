@@ -27,12 +27,12 @@ async fn run(schema: &JobsSchema, actor: Option<Actor>, query: &str) -> (Json, V
     let codes = response
         .errors
         .iter()
-        .map(|e| {
-            match e.extensions.as_ref().and_then(|x| x.get("code")) {
+        .map(
+            |e| match e.extensions.as_ref().and_then(|x| x.get("code")) {
                 Some(Value::String(code)) => code.clone(),
                 other => format!("{other:?}"),
-            }
-        })
+            },
+        )
         .collect();
     (response.data.into_json().unwrap(), codes)
 }
@@ -44,7 +44,10 @@ const LIST: &str = "{ jobs(state: FAILED, first: 1) { edges { cursor node { id k
 async fn jobs_and_retry_job_need_a_signed_in_admin() {
     on_each_database(|db| async move {
         let schema = schema(db.queue(&manual_clock()).await);
-        let retry = format!(r#"mutation {{ retryJob(id: "{}") {{ id }} }}"#, kernel::new_id());
+        let retry = format!(
+            r#"mutation {{ retryJob(id: "{}") {{ id }} }}"#,
+            kernel::new_id()
+        );
         for (actor, code) in [(None, "UNAUTHENTICATED"), (Some(learner()), "FORBIDDEN")] {
             let (_, codes) = run(&schema, actor.clone(), LIST).await;
             assert_eq!(codes, [code]);

@@ -19,14 +19,27 @@ async fn a_job_is_claimed_only_once_it_is_due_and_oldest_first() {
         let clock = manual_clock();
         let queue = db.queue(&clock).await;
         let later = queue
-            .enqueue("report.export", json!({"n": 1}), Some(start() + Span::minutes(10)), 3)
+            .enqueue(
+                "report.export",
+                json!({"n": 1}),
+                Some(start() + Span::minutes(10)),
+                3,
+            )
             .await
             .unwrap();
         let older = queue
-            .enqueue("report.export", json!({"n": 2}), Some(start() - Span::minutes(5)), 3)
+            .enqueue(
+                "report.export",
+                json!({"n": 2}),
+                Some(start() - Span::minutes(5)),
+                3,
+            )
             .await
             .unwrap();
-        let newer = queue.enqueue("report.export", json!({"n": 3}), None, 3).await.unwrap();
+        let newer = queue
+            .enqueue("report.export", json!({"n": 3}), None, 3)
+            .await
+            .unwrap();
 
         let first = queue.claim("w", LEASE).await.unwrap().unwrap();
         let second = queue.claim("w", LEASE).await.unwrap().unwrap();
@@ -34,7 +47,12 @@ async fn a_job_is_claimed_only_once_it_is_due_and_oldest_first() {
         assert_eq!(first.payload().unwrap(), json!({"n": 2}));
         assert_eq!((first.attempt, first.max_attempts), (1, 3));
         assert_eq!(first.lease_until, start() + Span::seconds(30));
-        assert!(queue.claim("w", LEASE).await.unwrap().is_none(), "not due yet");
+        assert!(
+            queue.claim("w", LEASE).await.unwrap().is_none(),
+            "not due yet"
+        );
+        assert!(queue.complete(&first, "w").await.unwrap());
+        assert!(queue.complete(&second, "w").await.unwrap());
 
         clock.advance(Span::minutes(10));
         let third = queue.claim("w", LEASE).await.unwrap().unwrap();
@@ -51,7 +69,10 @@ async fn an_expired_lease_lets_another_worker_take_the_job_and_the_first_cannot_
     on_each_database(|db| async move {
         let clock = manual_clock();
         let queue = db.queue(&clock).await;
-        let id = queue.enqueue("survey.send", json!({}), None, 5).await.unwrap();
+        let id = queue
+            .enqueue("survey.send", json!({}), None, 5)
+            .await
+            .unwrap();
         let by_a = queue.claim("worker-a", LEASE).await.unwrap().unwrap();
 
         clock.advance(Span::seconds(29));
@@ -76,7 +97,10 @@ async fn an_expired_lease_lets_another_worker_take_the_job_and_the_first_cannot_
         assert!(queue.complete(&by_b, "worker-b").await.unwrap());
         let done = job(&queue, id).await;
         assert_eq!((done.state, done.attempts), (JobState::Succeeded, 2));
-        assert_eq!((done.locked_by, done.lease_until, done.last_error), (None, None, None));
+        assert_eq!(
+            (done.locked_by, done.lease_until, done.last_error),
+            (None, None, None)
+        );
     })
     .await;
 }
@@ -86,7 +110,10 @@ async fn a_lease_that_expires_on_the_last_attempt_fails_the_job() {
     on_each_database(|db| async move {
         let clock = manual_clock();
         let queue = db.queue(&clock).await;
-        let id = queue.enqueue("video.transcode", json!({}), None, 1).await.unwrap();
+        let id = queue
+            .enqueue("video.transcode", json!({}), None, 1)
+            .await
+            .unwrap();
         queue.claim("crashed", LEASE).await.unwrap().unwrap();
 
         clock.advance(Span::seconds(31));
@@ -94,7 +121,10 @@ async fn a_lease_that_expires_on_the_last_attempt_fails_the_job() {
         let failed = job(&queue, id).await;
         assert_eq!((failed.state, failed.attempts), (JobState::Failed, 1));
         assert!(
-            failed.last_error.unwrap_or_default().contains("lease expired"),
+            failed
+                .last_error
+                .unwrap_or_default()
+                .contains("lease expired"),
             "the error says what happened"
         );
     })
@@ -109,17 +139,26 @@ async fn a_failure_is_retried_with_exponential_backoff_then_kept() {
             base: Duration::from_secs(1),
             max: Duration::from_secs(3),
         });
-        let id = queue.enqueue("survey.send", json!({}), None, 4).await.unwrap();
+        let id = queue
+            .enqueue("survey.send", json!({}), None, 4)
+            .await
+            .unwrap();
         for (attempt, wait) in [(1, 1), (2, 2), (3, 3)] {
             let claimed = queue.claim("w", LEASE).await.unwrap().unwrap();
             assert_eq!(claimed.attempt, attempt);
-            let outcome = queue.fail(&claimed, "w", &format!("failure {attempt}")).await.unwrap();
+            let outcome = queue
+                .fail(&claimed, "w", &format!("failure {attempt}"))
+                .await
+                .unwrap();
             let due = clock.now_plus(wait);
             assert_eq!(outcome, FailOutcome::Retrying { run_at: due });
             let queued = job(&queue, id).await;
             assert_eq!((queued.state, queued.run_at), (JobState::Queued, due));
             clock.advance(Span::milliseconds(wait * 1000 - 1));
-            assert!(queue.claim("w", LEASE).await.unwrap().is_none(), "backing off");
+            assert!(
+                queue.claim("w", LEASE).await.unwrap().is_none(),
+                "backing off"
+            );
             clock.advance(Span::milliseconds(1));
         }
         let last = queue.claim("w", LEASE).await.unwrap().unwrap();
@@ -132,7 +171,10 @@ async fn a_failure_is_retried_with_exponential_backoff_then_kept() {
         assert_eq!((failed.state, failed.attempts), (JobState::Failed, 4));
         assert_eq!(failed.last_error.as_deref(), Some("failure 4"));
         clock.advance(Span::days(1));
-        assert!(queue.claim("w", LEASE).await.unwrap().is_none(), "failed for good");
+        assert!(
+            queue.claim("w", LEASE).await.unwrap().is_none(),
+            "failed for good"
+        );
     })
     .await;
 }
@@ -144,7 +186,12 @@ async fn many_concurrent_claimers_never_take_the_same_job() {
         let queue = db.queue(&clock).await;
         let mut enqueued = HashSet::new();
         for n in 0..200 {
-            enqueued.insert(queue.enqueue("bulk", json!({"n": n}), None, 3).await.unwrap());
+            enqueued.insert(
+                queue
+                    .enqueue("bulk", json!({"n": n}), None, 3)
+                    .await
+                    .unwrap(),
+            );
         }
         let claimers: Vec<_> = (0..16)
             .map(|i| {
@@ -201,7 +248,10 @@ async fn a_job_enqueued_in_a_transaction_exists_only_if_it_commits() {
             queue.get(&Actor::system(), dropped).await,
             Err(JobError::NotFound(id)) if id == dropped
         ));
-        assert_eq!(queue.claim("w", LEASE).await.unwrap().map(|j| j.id), Some(kept));
+        assert_eq!(
+            queue.claim("w", LEASE).await.unwrap().map(|j| j.id),
+            Some(kept)
+        );
     })
     .await;
 }
@@ -212,7 +262,10 @@ async fn enqueue_refuses_a_blank_or_long_kind_and_zero_attempts() {
         let queue = db.queue(&manual_clock()).await;
         for (kind, attempts) in [(" ", 3), (&*"k".repeat(101), 3), ("ok", 0)] {
             let refused = queue.enqueue(kind, json!({}), None, attempts).await;
-            assert!(matches!(refused, Err(JobError::InvalidInput(_))), "{kind:?}");
+            assert!(
+                matches!(refused, Err(JobError::InvalidInput(_))),
+                "{kind:?}"
+            );
         }
         assert!(matches!(
             queue.claim("", LEASE).await,
@@ -227,7 +280,10 @@ async fn an_admin_retries_a_failed_job_with_its_attempts_reset() {
     on_each_database(|db| async move {
         let clock = manual_clock();
         let queue = db.queue(&clock).await;
-        let id = queue.enqueue("survey.send", json!({}), None, 1).await.unwrap();
+        let id = queue
+            .enqueue("survey.send", json!({}), None, 1)
+            .await
+            .unwrap();
         let claimed = queue.claim("w", LEASE).await.unwrap().unwrap();
         queue.fail(&claimed, "w", "smtp down").await.unwrap();
         clock.advance(Span::hours(1));
@@ -242,7 +298,9 @@ async fn an_admin_retries_a_failed_job_with_its_attempts_reset() {
         assert_eq!(retried.last_error.as_deref(), Some("smtp down"));
         assert!(matches!(
             queue.retry(&admin(), id).await,
-            Err(JobError::NotRetryable { state: JobState::Queued })
+            Err(JobError::NotRetryable {
+                state: JobState::Queued
+            })
         ));
         let missing = kernel::new_id();
         assert!(matches!(
@@ -297,7 +355,9 @@ async fn admins_list_jobs_newest_first_by_state_and_page_by_page() {
             Err(JobError::InvalidInput(_))
         ));
         assert!(matches!(
-            queue.list(&admin(), None, None, Some("bm90LWEtdXVpZA".into())).await,
+            queue
+                .list(&admin(), None, None, Some("bm90LWEtdXVpZA".into()))
+                .await,
             Err(JobError::InvalidInput(_))
         ));
     })

@@ -30,7 +30,10 @@ pub struct TestDb {
 impl TestDb {
     async fn sqlite() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("lms.sqlite").display());
+        let url = format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("lms.sqlite").display()
+        );
         let db = TestDb {
             url,
             _dir: Some(dir),
@@ -107,11 +110,15 @@ where
     }
 }
 
-async fn isolated(test: impl Future<Output = ()> + Send + 'static) -> Result<(), Box<dyn Any + Send>> {
-    tokio::spawn(test).await.map_err(|e| match e.try_into_panic() {
-        Ok(panic) => panic,
-        Err(e) => Box::new(e.to_string()),
-    })
+async fn isolated(
+    test: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), Box<dyn Any + Send>> {
+    tokio::spawn(test)
+        .await
+        .map_err(|e| match e.try_into_panic() {
+            Ok(panic) => panic,
+            Err(e) => Box::new(e.to_string()),
+        })
 }
 
 /// `server` (a PostgreSQL URL) with its database name replaced by `name`.

@@ -32,12 +32,23 @@ async fn a_job_enqueued_before_a_restart_runs_after_it() {
         let worker = Worker::new(queue.clone(), worker_config("before", 2))
             .with_handler(recorder.clone())
             .spawn(shutdown.clone());
-        let now = queue.enqueue(Recorder::KIND, json!({"n": 1}), None, 3).await.unwrap();
-        let tomorrow = queue
-            .enqueue(Recorder::KIND, json!({"n": 2}), Some(start() + Span::days(1)), 3)
+        let now = queue
+            .enqueue(Recorder::KIND, json!({"n": 1}), None, 3)
             .await
             .unwrap();
-        job_where(&queue, now, "the due job to run", |j| j.state == JobState::Succeeded).await;
+        let tomorrow = queue
+            .enqueue(
+                Recorder::KIND,
+                json!({"n": 2}),
+                Some(start() + Span::days(1)),
+                3,
+            )
+            .await
+            .unwrap();
+        job_where(&queue, now, "the due job to run", |j| {
+            j.state == JobState::Succeeded
+        })
+        .await;
         stop(&shutdown, worker).await;
         drop(queue);
         assert_eq!(recorder.runs_of(2), 0);
@@ -67,7 +78,10 @@ async fn two_workers_run_each_of_200_jobs_exactly_once() {
         let clock = manual_clock();
         let queue = db.queue(&clock).await;
         for n in 0..200 {
-            queue.enqueue(Recorder::KIND, json!({"n": n}), None, 3).await.unwrap();
+            queue
+                .enqueue(Recorder::KIND, json!({"n": n}), None, 3)
+                .await
+                .unwrap();
         }
         let shutdown = CancellationToken::new();
         let mut workers = Vec::new();
@@ -88,7 +102,12 @@ async fn two_workers_run_each_of_200_jobs_exactly_once() {
         assert!(runs.values().all(|&r| r == 1), "a job ran twice: {runs:?}");
         assert_eq!(recorder.overlaps(), 0);
         let page = queue
-            .list(&kernel::Actor::system(), Some(JobState::Succeeded), Some(100), None)
+            .list(
+                &kernel::Actor::system(),
+                Some(JobState::Succeeded),
+                Some(100),
+                None,
+            )
             .await
             .unwrap();
         assert!(page.jobs.iter().all(|j| j.attempts == 1));
@@ -105,10 +124,19 @@ async fn failing_and_panicking_handlers_back_off_then_fail_while_other_jobs_keep
             base: Duration::from_secs(1),
             max: Duration::from_secs(60),
         });
-        let refused = queue.enqueue(Refused::KIND, json!({}), None, 3).await.unwrap();
-        let panics = queue.enqueue(Panics::KIND, json!({}), None, 3).await.unwrap();
+        let refused = queue
+            .enqueue(Refused::KIND, json!({}), None, 3)
+            .await
+            .unwrap();
+        let panics = queue
+            .enqueue(Panics::KIND, json!({}), None, 3)
+            .await
+            .unwrap();
         for n in 0..20 {
-            queue.enqueue(Recorder::KIND, json!({"n": n}), None, 3).await.unwrap();
+            queue
+                .enqueue(Recorder::KIND, json!({"n": n}), None, 3)
+                .await
+                .unwrap();
         }
         let shutdown = CancellationToken::new();
         let worker = Worker::new(queue.clone(), worker_config("w", 2))
@@ -147,9 +175,14 @@ async fn failing_and_panicking_handlers_back_off_then_fail_while_other_jobs_keep
         );
 
         // The worker survived three panics and still runs new work.
-        let late = queue.enqueue(Recorder::KIND, json!({"n": 99}), None, 3).await.unwrap();
-        job_where(&queue, late, "a job after the panics", |j| j.state == JobState::Succeeded)
-            .await;
+        let late = queue
+            .enqueue(Recorder::KIND, json!({"n": 99}), None, 3)
+            .await
+            .unwrap();
+        job_where(&queue, late, "a job after the panics", |j| {
+            j.state == JobState::Succeeded
+        })
+        .await;
         assert_eq!(recorder.runs().len(), 21);
         stop(&shutdown, worker).await;
     })
@@ -160,12 +193,18 @@ async fn failing_and_panicking_handlers_back_off_then_fail_while_other_jobs_keep
 async fn a_job_of_a_kind_without_handler_fails_with_a_clear_error() {
     on_each_database(|db| async move {
         let queue = db.queue(&manual_clock()).await;
-        let id = queue.enqueue("nobody.handles.this", json!({}), None, 1).await.unwrap();
+        let id = queue
+            .enqueue("nobody.handles.this", json!({}), None, 1)
+            .await
+            .unwrap();
         let shutdown = CancellationToken::new();
         let worker = Worker::new(queue.clone(), worker_config("w", 1))
             .with_handler(Recorder::default())
             .spawn(shutdown.clone());
-        let failed = job_where(&queue, id, "the job to fail", |j| j.state == JobState::Failed).await;
+        let failed = job_where(&queue, id, "the job to fail", |j| {
+            j.state == JobState::Failed
+        })
+        .await;
         assert_eq!(
             failed.last_error.as_deref(),
             Some("no handler is registered for job kind `nobody.handles.this`")
@@ -181,7 +220,10 @@ async fn a_job_whose_worker_died_is_taken_over_when_its_lease_expires() {
         let recorder = Recorder::default();
         let clock = manual_clock();
         let queue = db.queue(&clock).await;
-        let id = queue.enqueue(Recorder::KIND, json!({"n": 7}), None, 3).await.unwrap();
+        let id = queue
+            .enqueue(Recorder::KIND, json!({"n": 7}), None, 3)
+            .await
+            .unwrap();
         // A worker claims it and dies without a word.
         queue
             .claim("died", Duration::from_secs(30))
@@ -220,12 +262,18 @@ async fn a_running_job_renews_its_lease() {
         let gated = Gated::default();
         let clock = manual_clock();
         let queue = db.queue(&clock).await;
-        let id = queue.enqueue(Gated::KIND, json!({}), None, 3).await.unwrap();
+        let id = queue
+            .enqueue(Gated::KIND, json!({}), None, 3)
+            .await
+            .unwrap();
         let shutdown = CancellationToken::new();
         let worker = Worker::new(queue.clone(), short_lease("slow"))
             .with_handler(gated.clone())
             .spawn(shutdown.clone());
-        eventually("the job to start", || async { (gated.started() == 1).then_some(()) }).await;
+        eventually("the job to start", || async {
+            (gated.started() == 1).then_some(())
+        })
+        .await;
 
         clock.advance(Span::minutes(10));
         job_where(&queue, id, "the lease to be renewed", |j| {
@@ -233,12 +281,18 @@ async fn a_running_job_renews_its_lease() {
         })
         .await;
         assert!(
-            queue.claim("thief", Duration::from_secs(30)).await.unwrap().is_none(),
+            queue
+                .claim("thief", Duration::from_secs(30))
+                .await
+                .unwrap()
+                .is_none(),
             "a renewed lease holds"
         );
         gated.open();
-        let done = job_where(&queue, id, "the job to finish", |j| j.state == JobState::Succeeded)
-            .await;
+        let done = job_where(&queue, id, "the job to finish", |j| {
+            j.state == JobState::Succeeded
+        })
+        .await;
         assert_eq!((done.attempts, gated.started(), gated.dropped()), (1, 1, 0));
         stop(&shutdown, worker).await;
     })
@@ -251,12 +305,18 @@ async fn a_worker_that_lost_its_lease_stops_the_job_and_records_nothing() {
         let gated = Gated::default();
         let clock = manual_clock();
         let queue = db.queue(&clock).await;
-        let id = queue.enqueue(Gated::KIND, json!({}), None, 3).await.unwrap();
+        let id = queue
+            .enqueue(Gated::KIND, json!({}), None, 3)
+            .await
+            .unwrap();
         let shutdown = CancellationToken::new();
         let worker = Worker::new(queue.clone(), short_lease("stalled"))
             .with_handler(gated.clone())
             .spawn(shutdown.clone());
-        eventually("the job to start", || async { (gated.started() == 1).then_some(()) }).await;
+        eventually("the job to start", || async {
+            (gated.started() == 1).then_some(())
+        })
+        .await;
 
         // Time jumps past the lease (a stalled process) and another worker takes the job.
         let thief = eventually("another worker to take the job", || async {
@@ -282,15 +342,25 @@ async fn shutdown_waits_for_running_jobs_to_finish() {
     on_each_database(|db| async move {
         let gated = Gated::default();
         let queue = db.queue(&manual_clock()).await;
-        let id = queue.enqueue(Gated::KIND, json!({}), None, 3).await.unwrap();
+        let id = queue
+            .enqueue(Gated::KIND, json!({}), None, 3)
+            .await
+            .unwrap();
         let shutdown = CancellationToken::new();
-        let worker = Worker::new(queue.clone(), worker_config("w", 2))
+        // One job at a time: while the job runs, the worker waits and is not claiming.
+        let worker = Worker::new(queue.clone(), worker_config("w", 1))
             .with_handler(gated.clone())
             .spawn(shutdown.clone());
-        eventually("the job to start", || async { (gated.started() == 1).then_some(()) }).await;
+        eventually("the job to start", || async {
+            (gated.started() == 1).then_some(())
+        })
+        .await;
 
         shutdown.cancel();
-        let queued_later = queue.enqueue(Gated::KIND, json!({}), None, 3).await.unwrap();
+        let queued_later = queue
+            .enqueue(Gated::KIND, json!({}), None, 3)
+            .await
+            .unwrap();
         assert!(!worker.is_finished(), "the worker waits for its job");
         gated.open();
         stop(&shutdown, worker).await;
@@ -306,7 +376,10 @@ async fn shutdown_releases_jobs_still_running_after_the_grace() {
     on_each_database(|db| async move {
         let gated = Gated::default();
         let queue = db.queue(&manual_clock()).await;
-        let id = queue.enqueue(Gated::KIND, json!({}), None, 3).await.unwrap();
+        let id = queue
+            .enqueue(Gated::KIND, json!({}), None, 3)
+            .await
+            .unwrap();
         let shutdown = CancellationToken::new();
         let config = WorkerConfig {
             shutdown_grace: Duration::from_millis(50),
@@ -315,14 +388,19 @@ async fn shutdown_releases_jobs_still_running_after_the_grace() {
         let worker = Worker::new(queue.clone(), config)
             .with_handler(gated.clone())
             .spawn(shutdown.clone());
-        eventually("the job to start", || async { (gated.started() == 1).then_some(()) }).await;
+        eventually("the job to start", || async {
+            (gated.started() == 1).then_some(())
+        })
+        .await;
 
         stop(&shutdown, worker).await;
         let released = job(&queue, id).await;
         assert_eq!((released.state, released.attempts), (JobState::Queued, 0));
         assert_eq!((released.locked_by, released.lease_until), (None, None));
-        eventually("the run to be stopped", || async { (gated.dropped() == 1).then_some(()) })
-            .await;
+        eventually("the run to be stopped", || async {
+            (gated.dropped() == 1).then_some(())
+        })
+        .await;
     })
     .await;
 }

@@ -36,9 +36,8 @@ use tokio_util::io::ReaderStream;
 
 use crate::key::{encode_path, validate_content_type};
 use crate::{
-    ByteRange, CompletedPart, DEFAULT_CONTENT_TYPE, GetObject, MIN_PART_SIZE, ObjectMeta,
-    PartInfo, StorageError, bare_etag, check_completed_parts, check_expiry, check_part_number,
-    validate_key,
+    ByteRange, CompletedPart, DEFAULT_CONTENT_TYPE, GetObject, MIN_PART_SIZE, ObjectMeta, PartInfo,
+    StorageError, bare_etag, check_completed_parts, check_expiry, check_part_number, validate_key,
 };
 use signing::{Grant, Op};
 
@@ -192,7 +191,12 @@ impl LocalStore {
     /// # Errors
     /// [`StorageError::InvalidKey`], [`StorageError::InvalidArgument`] for a bad content type,
     /// [`StorageError::KeyConflict`], [`StorageError::Io`].
-    pub async fn put(&self, key: &str, bytes: Bytes, content_type: &str) -> Result<(), StorageError> {
+    pub async fn put(
+        &self,
+        key: &str,
+        bytes: Bytes,
+        content_type: &str,
+    ) -> Result<(), StorageError> {
         self.put_stream(
             key,
             content_type,
@@ -216,9 +220,14 @@ impl LocalStore {
         let file = File::open(path)
             .await
             .map_err(StorageError::io("open the file to store"))?;
-        self.put_stream(key, content_type, ReaderStream::with_capacity(file, CHUNK), None)
-            .await
-            .map(drop)
+        self.put_stream(
+            key,
+            content_type,
+            ReaderStream::with_capacity(file, CHUNK),
+            None,
+        )
+        .await
+        .map(drop)
     }
 
     /// Streams `body` into the object `key`, refusing more than `limit` bytes; returns the ETag.
@@ -290,7 +299,12 @@ impl LocalStore {
     }
 
     /// Moves a finished temporary file into place as the object `key`, then records its type.
-    async fn publish(&self, temp: TempFile, key: &str, content_type: &str) -> Result<(), StorageError> {
+    async fn publish(
+        &self,
+        temp: TempFile,
+        key: &str,
+        content_type: &str,
+    ) -> Result<(), StorageError> {
         rename_into(temp, &self.object_path(key)).await?;
         let record = serde_json::to_vec(&ObjectRecord {
             content_type: content_type.to_owned(),
@@ -318,7 +332,11 @@ impl LocalStore {
     /// # Errors
     /// [`StorageError::NotFound`], [`StorageError::RangeNotSatisfiable`],
     /// [`StorageError::InvalidKey`], [`StorageError::Io`].
-    pub async fn get(&self, key: &str, range: Option<ByteRange>) -> Result<GetObject, StorageError> {
+    pub async fn get(
+        &self,
+        key: &str,
+        range: Option<ByteRange>,
+    ) -> Result<GetObject, StorageError> {
         validate_key(key)?;
         let not_found = || StorageError::NotFound {
             key: key.to_owned(),
@@ -425,7 +443,11 @@ impl LocalStore {
     ///
     /// # Errors
     /// [`StorageError::InvalidKey`], [`StorageError::InvalidArgument`] for a bad expiry.
-    pub async fn presign_get(&self, key: &str, expires_in: Duration) -> Result<String, StorageError> {
+    pub async fn presign_get(
+        &self,
+        key: &str,
+        expires_in: Duration,
+    ) -> Result<String, StorageError> {
         validate_key(key)?;
         let exp = self.expiry(expires_in)?;
         Ok(self.signed_url(&Grant {
@@ -537,10 +559,11 @@ impl LocalStore {
             Err(e) if is_absent(&e) => return Err(not_found()),
             Err(e) => return Err(StorageError::io("read upload metadata")(e)),
         };
-        let record: UploadRecord = serde_json::from_slice(&bytes).map_err(|e| StorageError::Io {
-            op: "decode upload metadata",
-            source: e.into(),
-        })?;
+        let record: UploadRecord =
+            serde_json::from_slice(&bytes).map_err(|e| StorageError::Io {
+                op: "decode upload metadata",
+                source: e.into(),
+            })?;
         if record.key != key {
             return Err(not_found());
         }
@@ -589,7 +612,11 @@ impl LocalStore {
     ///
     /// # Errors
     /// [`StorageError::UploadNotFound`], [`StorageError::Io`].
-    pub async fn list_parts(&self, key: &str, upload_id: &str) -> Result<Vec<PartInfo>, StorageError> {
+    pub async fn list_parts(
+        &self,
+        key: &str,
+        upload_id: &str,
+    ) -> Result<Vec<PartInfo>, StorageError> {
         self.upload(key, upload_id).await?;
         let dir = self.upload_dir(upload_id);
         let mut entries = fs::read_dir(&dir)
@@ -799,7 +826,10 @@ mod tests {
     }
 
     fn temp_root() -> PathBuf {
-        std::env::temp_dir().join(format!("lms-storage-unit-{}", uuid::Uuid::new_v4().simple()))
+        std::env::temp_dir().join(format!(
+            "lms-storage-unit-{}",
+            uuid::Uuid::new_v4().simple()
+        ))
     }
 
     #[test]
@@ -815,7 +845,9 @@ mod tests {
     fn signed_urls_have_the_documented_shape() {
         let root = temp_root();
         let s = store(&root);
-        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
         let url = rt
             .block_on(s.presign_part(
                 "a b/c.mp4",
@@ -838,7 +870,12 @@ mod tests {
     #[test]
     fn upload_ids_that_could_be_paths_are_refused() {
         assert!(is_upload_id("0123456789abcdef0123456789abcdef"));
-        for bad in ["", "..", "../../../etc/passwd", "0123456789ABCDEF0123456789ABCDEF"] {
+        for bad in [
+            "",
+            "..",
+            "../../../etc/passwd",
+            "0123456789ABCDEF0123456789ABCDEF",
+        ] {
             assert!(!is_upload_id(bad), "{bad}");
         }
     }

@@ -70,7 +70,10 @@ fn error_response(err: StorageError, key: &str) -> Response {
         | StorageError::Body(_) => StatusCode::BAD_REQUEST,
         StorageError::Config(_) | StorageError::Io { .. } | StorageError::S3 { .. } => {
             tracing::error!(error = %err, source = ?std::error::Error::source(&err), object.key = %key, "local media request failed");
-            return (StatusCode::INTERNAL_SERVER_ERROR, kernel::error::INTERNAL_MESSAGE)
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                kernel::error::INTERNAL_MESSAGE,
+            )
                 .into_response();
         }
     };

@@ -23,7 +23,11 @@ fn header(response: &reqwest::Response, name: reqwest::header::HeaderName) -> Op
 pub async fn put_get_head_delete(h: &Harness) {
     let bytes = data(1000, 1);
     h.store
-        .put("docs/handout.pdf", Bytes::from(bytes.clone()), "application/pdf")
+        .put(
+            "docs/handout.pdf",
+            Bytes::from(bytes.clone()),
+            "application/pdf",
+        )
         .await
         .unwrap();
 
@@ -90,7 +94,11 @@ pub async fn ranged_get_returns_the_exact_bytes(h: &Harness) {
         );
         let start = usize::try_from(expected.start).unwrap();
         let end = usize::try_from(expected.end).unwrap();
-        assert_eq!(object.bytes().await.unwrap(), &bytes[start..end], "{header}");
+        assert_eq!(
+            object.bytes().await.unwrap(),
+            &bytes[start..end],
+            "{header}"
+        );
     }
     let past_the_end = ByteRange::parse("bytes=10000-").unwrap();
     assert!(matches!(
@@ -118,7 +126,11 @@ pub async fn missing_objects_are_not_found(h: &Harness) {
 pub async fn presigned_get_serves_the_object_over_http(h: &Harness) {
     let bytes = data(300_000, 3);
     h.store
-        .put("lessons/slides deck.pdf", Bytes::from(bytes.clone()), "application/pdf")
+        .put(
+            "lessons/slides deck.pdf",
+            Bytes::from(bytes.clone()),
+            "application/pdf",
+        )
         .await
         .unwrap();
     let url = h
@@ -190,22 +202,46 @@ pub async fn ranged_presigned_get_is_a_206_with_the_exact_bytes(h: &Harness) {
 
 pub async fn expired_and_tampered_urls_are_forbidden(h: &Harness) {
     h.store
-        .put("private/report.pdf", Bytes::from_static(b"secret"), "application/pdf")
+        .put(
+            "private/report.pdf",
+            Bytes::from_static(b"secret"),
+            "application/pdf",
+        )
         .await
         .unwrap();
     h.store
-        .put("private/other.pdf", Bytes::from_static(b"other"), "application/pdf")
+        .put(
+            "private/other.pdf",
+            Bytes::from_static(b"other"),
+            "application/pdf",
+        )
         .await
         .unwrap();
 
     // Signed an hour ago for a minute.
     h.clock.set(Utc::now() - chrono::Duration::hours(1));
-    let expired = h.store.presign_get("private/report.pdf", MINUTE).await.unwrap();
+    let expired = h
+        .store
+        .presign_get("private/report.pdf", MINUTE)
+        .await
+        .unwrap();
     h.clock.set(Utc::now());
-    let response = h.http.get(&expired).send().await.unwrap();
-    assert_eq!(response.status(), StatusCode::FORBIDDEN, "expired");
+    let status = h.http.get(&expired).send().await.unwrap().status();
+    if h.is_local() {
+        assert_eq!(status, StatusCode::FORBIDDEN, "expired");
+    } else {
+        // AWS answers 403 (AccessDenied, "Request has expired"), Garage 400 ("Date is too old").
+        assert!(
+            matches!(status, StatusCode::FORBIDDEN | StatusCode::BAD_REQUEST),
+            "expired: {status}"
+        );
+    }
 
-    let url = h.store.presign_get("private/report.pdf", MINUTE).await.unwrap();
+    let url = h
+        .store
+        .presign_get("private/report.pdf", MINUTE)
+        .await
+        .unwrap();
     assert_eq!(
         h.http.get(&url).send().await.unwrap().status(),
         StatusCode::OK
@@ -288,7 +324,13 @@ pub async fn multipart_upload_through_presigned_part_urls(h: &Harness) {
     let p3 = data(1234, 13);
 
     let upload_id = h.store.create_multipart(key, "video/mp4").await.unwrap();
-    assert!(h.store.list_parts(key, &upload_id).await.unwrap().is_empty());
+    assert!(
+        h.store
+            .list_parts(key, &upload_id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     // Out of order, as a phone resuming after a dropped connection would send them, and part 2
     // twice: the second copy wins.
@@ -328,9 +370,16 @@ pub async fn multipart_upload_through_presigned_part_urls(h: &Harness) {
     // The ETag of the first copy of part 2 no longer names what the store has.
     let stale = h
         .store
-        .complete_multipart(key, &upload_id, &[part(1, &e1), part(2, &stale_e2), part(3, &e3)])
+        .complete_multipart(
+            key,
+            &upload_id,
+            &[part(1, &e1), part(2, &stale_e2), part(3, &e3)],
+        )
         .await;
-    assert!(matches!(stale, Err(StorageError::InvalidParts(_))), "{stale:?}");
+    assert!(
+        matches!(stale, Err(StorageError::InvalidParts(_))),
+        "{stale:?}"
+    );
 
     h.store
         .complete_multipart(key, &upload_id, &[part(1, &e1), part(2, &e2), part(3, &e3)])
@@ -354,11 +403,7 @@ pub async fn multipart_upload_through_presigned_part_urls(h: &Harness) {
 
 pub async fn abort_removes_the_parts(h: &Harness) {
     let key = "courses/intro/abandoned.mp4";
-    let upload_id = h
-        .store
-        .create_multipart(key, "video/mp4")
-        .await
-        .unwrap();
+    let upload_id = h.store.create_multipart(key, "video/mp4").await.unwrap();
     let etag = put_part(h, key, &upload_id, 1, &data(1000, 7)).await;
     assert_eq!(h.store.list_parts(key, &upload_id).await.unwrap().len(), 1);
 
@@ -392,4 +437,9 @@ pub async fn abort_removes_the_parts(h: &Harness) {
     assert_eq!(h.store.head(key).await.unwrap(), None);
     // Aborting again is not an error.
     h.store.abort_multipart(key, &upload_id).await.unwrap();
+}
+
+pub async fn the_store_reports_ready(h: &Harness) {
+    h.store.check().await.unwrap();
+    assert!(["local", "s3"].contains(&h.store.backend_name()));
 }

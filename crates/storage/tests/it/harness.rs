@@ -100,7 +100,10 @@ impl Harness {
         let Some([endpoint, region, bucket, key_id, secret]) =
             vars.and_then(|v| <[String; 5]>::try_from(v).ok())
         else {
-            println!("s3::{case}: not run against S3 (set {} to run it)", S3_VARS.join(", "));
+            println!(
+                "s3::{case}: not run against S3 (set {} to run it)",
+                S3_VARS.join(", ")
+            );
             return None;
         };
         let clock = ManualClock::new(Utc::now());

@@ -30,9 +30,8 @@ async fn a_body_over_the_limit_is_refused_with_413() {
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
 
     // A streamed body declares no length: the limit holds while it is read.
-    let chunks = futures::stream::iter(
-        (0..4).map(|i| Ok::<_, std::io::Error>(Bytes::from(data(400, i)))),
-    );
+    let chunks =
+        futures::stream::iter((0..4).map(|i| Ok::<_, std::io::Error>(Bytes::from(data(400, i)))));
     let response = h
         .http
         .put(&url)
@@ -58,11 +57,26 @@ async fn a_body_over_the_limit_is_refused_with_413() {
 #[tokio::test]
 async fn keys_cannot_leave_the_folder() {
     let h = Harness::local().await;
-    for key in ["../escaped", "/etc/passwd", "a/../../escaped", "a\\..\\b", "a\0b"] {
-        let put = h.store.put(key, Bytes::from_static(b"x"), "text/plain").await;
-        assert!(matches!(put, Err(StorageError::InvalidKey { .. })), "{key:?}");
+    for key in [
+        "../escaped",
+        "/etc/passwd",
+        "a/../../escaped",
+        "a\\..\\b",
+        "a\0b",
+    ] {
+        let put = h
+            .store
+            .put(key, Bytes::from_static(b"x"), "text/plain")
+            .await;
+        assert!(
+            matches!(put, Err(StorageError::InvalidKey { .. })),
+            "{key:?}"
+        );
         let url = h.store.presign_get(key, MINUTE).await;
-        assert!(matches!(url, Err(StorageError::InvalidKey { .. })), "{key:?}");
+        assert!(
+            matches!(url, Err(StorageError::InvalidKey { .. })),
+            "{key:?}"
+        );
     }
     let root = &h.dir.as_ref().unwrap().0;
     assert!(!root.join("escaped").exists());
@@ -76,8 +90,14 @@ async fn a_key_cannot_be_an_object_and_a_folder() {
         .put("a", Bytes::from_static(b"x"), "text/plain")
         .await
         .unwrap();
-    let nested = h.store.put("a/b", Bytes::from_static(b"y"), "text/plain").await;
-    assert!(matches!(nested, Err(StorageError::KeyConflict)), "{nested:?}");
+    let nested = h
+        .store
+        .put("a/b", Bytes::from_static(b"y"), "text/plain")
+        .await;
+    assert!(
+        matches!(nested, Err(StorageError::KeyConflict)),
+        "{nested:?}"
+    );
     assert_eq!(h.store.head("a/b").await.unwrap(), None);
     assert!(matches!(
         h.store.get("a/b", None).await,
@@ -98,7 +118,9 @@ async fn head_and_malformed_ranges_are_served_whole() {
     let head = h.http.head(&url).send().await.unwrap();
     assert_eq!(head.status(), StatusCode::OK);
     assert_eq!(
-        head.headers().get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()),
+        head.headers()
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()),
         Some("5000")
     );
 
@@ -117,17 +139,15 @@ async fn head_and_malformed_ranges_are_served_whole() {
 async fn a_get_url_cannot_put_and_a_put_url_cannot_get() {
     let h = Harness::local().await;
     h.store
-        .put("doc.pdf", Bytes::from_static(b"original"), "application/pdf")
+        .put(
+            "doc.pdf",
+            Bytes::from_static(b"original"),
+            "application/pdf",
+        )
         .await
         .unwrap();
     let get_url = h.store.presign_get("doc.pdf", MINUTE).await.unwrap();
-    let response = h
-        .http
-        .put(&get_url)
-        .body("replaced")
-        .send()
-        .await
-        .unwrap();
+    let response = h.http.put(&get_url).body("replaced").send().await.unwrap();
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
 
     let put_url = h
@@ -141,11 +161,4 @@ async fn a_get_url_cannot_put_and_a_put_url_cannot_get() {
         h.store.get_bytes("doc.pdf").await.unwrap(),
         &b"original"[..]
     );
-}
-
-#[tokio::test]
-async fn the_store_reports_ready() {
-    let h = Harness::local().await;
-    h.store.check().await.unwrap();
-    assert_eq!(h.store.backend_name(), "local");
 }

@@ -44,4 +44,5 @@ conformance!(
     presigned_put_stores_the_object_with_its_signed_content_type,
     multipart_upload_through_presigned_part_urls,
     abort_removes_the_parts,
+    the_store_reports_ready,
 );
