@@ -138,6 +138,7 @@ impl TestApp {
 
     /// Starts an app.
     pub async fn spawn_with(opts: Options) -> TestApp {
+        init_logging();
         let backing = match opts.reuse {
             Some(b) => b,
             None => {
@@ -307,4 +308,18 @@ where
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
+}
+
+/// Logs of the app under test go to the test's captured output (shown when it fails); the
+/// level comes from `LMS_LOG`, default `warn`.
+fn init_logging() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let filter = tracing_subscriber::EnvFilter::try_from_env("LMS_LOG")
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_test_writer()
+            .try_init();
+    });
 }

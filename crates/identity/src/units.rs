@@ -145,24 +145,21 @@ impl Identity {
         };
         let old_path = current.path.clone();
         let new_path = format!("{new_prefix}{id}/");
-        // One statement rewrites the prefix of the whole subtree, so the tree is never seen
-        // half-moved. `||` and SUBSTR mean the same on SQLite and PostgreSQL.
-        let keep_from = old_path.chars().count() as i64 + 1;
-        unit::Entity::update_many()
-            .col_expr(
-                unit::Column::Path,
-                Expr::cust_with_values(
-                    "? || SUBSTR(path, ?)",
-                    [
-                        sea_orm::Value::from(new_path.clone()),
-                        sea_orm::Value::from(keep_from),
-                    ],
-                ),
-            )
-            .col_expr(unit::Column::UpdatedAt, Expr::value(now))
+        // The subtree is rewritten inside the transaction, so no reader sees it half-moved.
+        // A city has hundreds of units, not millions: one UPDATE per unit is fine.
+        let subtree = unit::Entity::find()
             .filter(unit::Column::Path.starts_with(&old_path))
-            .exec(&tx)
+            .all(&tx)
             .await?;
+        for u in subtree {
+            let rest = u.path.strip_prefix(&old_path).unwrap_or("");
+            unit::Entity::update_many()
+                .col_expr(unit::Column::Path, Expr::value(format!("{new_path}{rest}")))
+                .col_expr(unit::Column::UpdatedAt, Expr::value(now))
+                .filter(unit::Column::Id.eq(u.id))
+                .exec(&tx)
+                .await?;
+        }
         let mut am: unit::ActiveModel = find_unit(&tx, id).await?.into();
         am.parent_id = Set(new_parent_id);
         let model = am.update(&tx).await?;
