@@ -154,3 +154,26 @@ impl Config {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_shows_no_secret() {
+        let mut c = Config::with_data_dir(PathBuf::from("/tmp/x"));
+        c.database_url = Some(Secret::new("postgres://lms:db-pass-777@db/lms"));
+        c.admin_password = Some(Secret::new("admin-pass-888"));
+        c.secret_key = Some(Secret::new("k".repeat(40)));
+        c.s3_secret_access_key = Some(Secret::new("s3-secret-999"));
+        let shown = format!("{c:?}");
+        for secret in [
+            "db-pass-777",
+            "admin-pass-888",
+            &"k".repeat(40),
+            "s3-secret-999",
+        ] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+    }
+}

@@ -310,7 +310,8 @@ impl Identity {
         let tx = self.db.begin().await?;
         let current = self.managed_person_in(&tx, actor, id).await?;
         let old = Roles::parse_list(&current.roles).unwrap_or_default();
-        if !actor.is_admin() && !(unit_admin_may_grant(roles) && unit_admin_may_grant(old)) {
+        let unit_admin_may = unit_admin_may_grant(roles) && unit_admin_may_grant(old);
+        if !actor.is_admin() && !unit_admin_may {
             return Err(IdentityError::Forbidden);
         }
         if actor.is_person(id) && old.contains(Role::Admin) && !roles.contains(Role::Admin) {
