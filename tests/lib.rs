@@ -5,6 +5,8 @@
 //!   server URL) a fresh database per test, dropped afterwards.
 //! - Storage: a temporary local folder by default; with `LMS_TEST_S3_ENDPOINT`, `_REGION`,
 //!   `_BUCKET`, `_ACCESS_KEY_ID` and `_SECRET_ACCESS_KEY` a fresh key prefix in that bucket.
+//!
+//! [`TestDatabase`] gives a test that uses a crate without the app its own database the same way.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
@@ -80,6 +82,74 @@ async fn fresh_postgres() -> Option<(String, PgDatabase)> {
     let _ = admin.close().await;
     let url = with_database(&server_url, &name);
     Some((url, PgDatabase { server_url, name }))
+}
+
+/// A fresh, migrated database for one test, for tests that use a crate without the app. Connect
+/// to it as often as the test needs (a second connection is a second process, or the same process
+/// after a restart); a PostgreSQL database is dropped with it, even when the test fails.
+pub struct TestDatabase {
+    url: String,
+    _dir: Option<tempfile::TempDir>,
+    _pg: Option<PgDatabase>,
+}
+
+impl TestDatabase {
+    /// A migrated SQLite database in a temporary folder.
+    pub async fn sqlite() -> TestDatabase {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("lms.sqlite").display()
+        );
+        TestDatabase {
+            url,
+            _dir: Some(dir),
+            _pg: None,
+        }
+        .migrated()
+        .await
+    }
+
+    /// A migrated PostgreSQL database when `LMS_TEST_DATABASE_URL` is set.
+    pub async fn postgres() -> Option<TestDatabase> {
+        let (url, pg) = fresh_postgres().await?;
+        let db = TestDatabase {
+            url,
+            _dir: None,
+            _pg: Some(pg),
+        };
+        Some(db.migrated().await)
+    }
+
+    async fn migrated(self) -> TestDatabase {
+        use migration::MigratorTrait;
+        let db = self.connect().await;
+        migration::Migrator::up(&db, None)
+            .await
+            .expect("migrate the test database");
+        db.close().await.expect("close the migration connection");
+        self
+    }
+
+    /// Its URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// A new connection pool: SQLite in WAL mode with a busy timeout and foreign keys on.
+    pub async fn connect(&self) -> sea_orm::DatabaseConnection {
+        let mut opts = sea_orm::ConnectOptions::new(self.url.clone());
+        opts.max_connections(8)
+            .sqlx_logging(false)
+            .map_sqlx_sqlite_opts(|o| {
+                o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                    .busy_timeout(std::time::Duration::from_secs(30))
+                    .foreign_keys(true)
+            });
+        sea_orm::Database::connect(opts)
+            .await
+            .expect("connect to the test database")
+    }
 }
 
 /// S3 settings from `LMS_TEST_S3_*`, when all are set.

@@ -1,12 +1,17 @@
-//! The one integration-test binary: every module talks to a freshly started app.
+//! The one integration-test binary. Most modules talk to a freshly started app; `job_queue` and
+//! `storage` test those crates through their public API (each test with its own database or
+//! folder), on every backend the environment provides.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod auth;
 mod authz;
 mod http;
+mod job_queue;
 mod jobs;
+mod media;
 mod migrations;
 mod people;
 mod roster;
 mod schema;
+mod storage;
 mod units;

@@ -7,7 +7,7 @@ use jobs::{JobQueue, JobsMutation, JobsQuery};
 use kernel::Actor;
 use serde_json::{Value as Json, json};
 
-use crate::support::{admin, learner, manual_clock, on_each_database, start};
+use super::support::{admin, learner, manual_clock, on_each_database, start};
 
 type JobsSchema = Schema<JobsQuery, JobsMutation, EmptySubscription>;
 

@@ -9,7 +9,7 @@ use kernel::Actor;
 use sea_orm::TransactionTrait;
 use serde_json::json;
 
-use crate::support::{admin, job, learner, manual_clock, on_each_database, start};
+use super::support::{admin, job, learner, manual_clock, on_each_database, start};
 
 const LEASE: Duration = Duration::from_secs(30);
 

@@ -10,70 +10,18 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, TimeZone, Utc};
 use jobs::{HandlerError, Job, JobHandler, JobQueue, WorkerConfig};
 use kernel::{Actor, ManualClock, Role, Roles, SharedClock};
-use migration::MigratorTrait;
-use sea_orm::sqlx::sqlite::SqliteJournalMode;
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
-use tempfile::TempDir;
+use lms_tests::{TestDatabase, with_database};
+use sea_orm::DatabaseConnection;
 use tokio::sync::Semaphore;
 use uuid::Uuid;
 
-/// The PostgreSQL server for the PostgreSQL variant of every test, when set.
-const PG_ENV: &str = "LMS_TEST_DATABASE_URL";
-
-/// A fresh, migrated database for one test. Connect to it as often as the test needs (a second
-/// connection is a second process, or the same process after a restart).
-pub struct TestDb {
-    url: String,
-    _dir: Option<TempDir>,
-}
+/// A fresh, migrated database for one test (see [`TestDatabase`]), with the queue on top.
+pub struct TestDb(TestDatabase);
 
 impl TestDb {
-    async fn sqlite() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!(
-            "sqlite://{}?mode=rwc",
-            dir.path().join("lms.sqlite").display()
-        );
-        let db = TestDb {
-            url,
-            _dir: Some(dir),
-        };
-        db.migrate().await;
-        db
-    }
-
-    async fn postgres(server: &str, name: &str) -> Self {
-        let admin = Database::connect(server).await.unwrap();
-        admin
-            .execute_unprepared(&format!("CREATE DATABASE {name}"))
-            .await
-            .unwrap();
-        admin.close().await.unwrap();
-        let db = TestDb {
-            url: with_database(server, name),
-            _dir: None,
-        };
-        db.migrate().await;
-        db
-    }
-
-    async fn migrate(&self) {
-        let db = self.connect().await;
-        migration::Migrator::up(&db, None).await.unwrap();
-        db.close().await.unwrap();
-    }
-
     /// A new connection pool: SQLite in WAL mode with a busy timeout and foreign keys on.
     pub async fn connect(&self) -> DatabaseConnection {
-        let mut opts = ConnectOptions::new(self.url.clone());
-        opts.max_connections(8)
-            .sqlx_logging(false)
-            .map_sqlx_sqlite_opts(|o| {
-                o.journal_mode(SqliteJournalMode::Wal)
-                    .busy_timeout(Duration::from_secs(30))
-                    .foreign_keys(true)
-            });
-        Database::connect(opts).await.unwrap()
+        self.0.connect().await
     }
 
     /// A queue on a new connection, reading `clock`.
@@ -89,22 +37,14 @@ where
     F: Fn(TestDb) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    if let Err(panic) = isolated(test(TestDb::sqlite().await)).await {
+    if let Err(panic) = isolated(test(TestDb(TestDatabase::sqlite().await))).await {
         eprintln!("the test failed on SQLite");
         std::panic::resume_unwind(panic);
     }
-    let Ok(server) = std::env::var(PG_ENV) else {
+    let Some(postgres) = TestDatabase::postgres().await else {
         return;
     };
-    let name = format!("lms_test_{}", Uuid::new_v4().simple());
-    let outcome = isolated(test(TestDb::postgres(&server, &name).await)).await;
-    let admin = Database::connect(&server).await.unwrap();
-    admin
-        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .await
-        .unwrap();
-    admin.close().await.unwrap();
-    if let Err(panic) = outcome {
+    if let Err(panic) = isolated(test(TestDb(postgres))).await {
         eprintln!("the test failed on PostgreSQL");
         std::panic::resume_unwind(panic);
     }
@@ -119,20 +59,6 @@ async fn isolated(
             Ok(panic) => panic,
             Err(e) => Box::new(e.to_string()),
         })
-}
-
-/// `server` (a PostgreSQL URL) with its database name replaced by `name`.
-fn with_database(server: &str, name: &str) -> String {
-    let (base, query) = match server.split_once('?') {
-        Some((base, query)) => (base, format!("?{query}")),
-        None => (server, String::new()),
-    };
-    let after_scheme = base.find("://").map_or(0, |i| i + 3);
-    let host = match base[after_scheme..].find('/') {
-        Some(i) => &base[..after_scheme + i],
-        None => base,
-    };
-    format!("{host}/{name}{query}")
 }
 
 #[test]

@@ -8,7 +8,7 @@ use kernel::Clock;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
-use crate::support::{
+use super::support::{
     Gated, Panics, Recorder, Refused, eventually, job, job_where, manual_clock, on_each_database,
     start, worker_config,
 };

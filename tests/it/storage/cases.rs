@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use reqwest::header::{ACCEPT_RANGES, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, ETAG, RANGE};
 use storage::{ByteRange, CompletedPart, MIN_PART_SIZE, ObjectMeta, StorageError};
 
-use crate::harness::{Harness, data, etag_of};
+use super::harness::{Harness, data, etag_of};
 
 const MINUTE: Duration = Duration::from_secs(60);
 

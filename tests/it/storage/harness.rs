@@ -1,42 +1,16 @@
 //! A store to test against: a local store in a fresh folder, served on a loopback port exactly as
 //! the gateway mounts it (under `/media`), or an S3 store under a fresh key prefix.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use chrono::Utc;
 use kernel::{ManualClock, Secret};
 use storage::{LocalStore, LocalStoreConfig, ObjectStore, S3Config, S3Store, local_media_router};
+use tempfile::TempDir;
 use tokio::task::JoinHandle;
 
 /// The local store's body limit in the suite: room for a 5 MiB part and then some.
 pub const LOCAL_MAX_BODY: u64 = 16 * 1024 * 1024;
-
-const S3_VARS: [&str; 5] = [
-    "LMS_TEST_S3_ENDPOINT",
-    "LMS_TEST_S3_REGION",
-    "LMS_TEST_S3_BUCKET",
-    "LMS_TEST_S3_ACCESS_KEY_ID",
-    "LMS_TEST_S3_SECRET_ACCESS_KEY",
-];
-
-/// A folder removed when the test ends.
-pub struct TempDir(pub PathBuf);
-
-impl TempDir {
-    fn new() -> Self {
-        let path =
-            std::env::temp_dir().join(format!("lms-storage-it-{}", uuid::Uuid::new_v4().simple()));
-        std::fs::create_dir_all(&path).unwrap();
-        TempDir(path)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// One store under test, its clock, and an HTTP client for its URLs.
 pub struct Harness {
@@ -45,6 +19,7 @@ pub struct Harness {
     pub clock: ManualClock,
     pub http: reqwest::Client,
     server: Option<JoinHandle<()>>,
+    /// The local store's folder, removed when the test ends.
     pub dir: Option<TempDir>,
 }
 
@@ -69,12 +44,15 @@ impl Harness {
 
     /// A local store accepting bodies up to `max_body_bytes`, served on 127.0.0.1, port 0.
     pub async fn local_with_limit(max_body_bytes: u64) -> Harness {
-        let dir = TempDir::new();
+        let dir = tempfile::Builder::new()
+            .prefix("lms-storage-it-")
+            .tempdir()
+            .unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let clock = ManualClock::new(Utc::now());
         let store = LocalStore::new(LocalStoreConfig {
-            root: dir.0.clone(),
+            root: dir.path().to_path_buf(),
             public_base_url: format!("http://{addr}"),
             signing_key: Secret::new("conformance-suite signing key"),
             max_body_bytes,
@@ -96,13 +74,10 @@ impl Harness {
 
     /// An S3 store under a fresh prefix, or `None` (after saying so) when the variables are unset.
     pub async fn s3(case: &str) -> Option<Harness> {
-        let vars: Option<Vec<String>> = S3_VARS.iter().map(|v| std::env::var(v).ok()).collect();
-        let Some([endpoint, region, bucket, key_id, secret]) =
-            vars.and_then(|v| <[String; 5]>::try_from(v).ok())
-        else {
+        let Some((endpoint, region, bucket, key_id, secret)) = lms_tests::s3_from_env() else {
             println!(
-                "s3::{case}: not run against S3 (set {} to run it)",
-                S3_VARS.join(", ")
+                "s3::{case}: not run against S3 (set LMS_TEST_S3_ENDPOINT, _REGION, _BUCKET, \
+                 _ACCESS_KEY_ID and _SECRET_ACCESS_KEY to run it)"
             );
             return None;
         };

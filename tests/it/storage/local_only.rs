@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, RANGE};
 use storage::StorageError;
 
-use crate::harness::{Harness, data};
+use super::harness::{Harness, data};
 
 const MINUTE: Duration = Duration::from_secs(60);
 
@@ -78,7 +78,7 @@ async fn keys_cannot_leave_the_folder() {
             "{key:?}"
         );
     }
-    let root = &h.dir.as_ref().unwrap().0;
+    let root = h.dir.as_ref().unwrap().path();
     assert!(!root.join("escaped").exists());
     assert!(!root.parent().unwrap().join("escaped").exists());
 }

@@ -2,8 +2,6 @@
 //! served by `local_media_router` on a loopback port) and against S3 when the `LMS_TEST_S3_*`
 //! variables name a bucket. Both backends must pass the same assertions.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 mod cases;
 mod harness;
 mod local_only;
@@ -15,8 +13,8 @@ macro_rules! conformance {
             $(
                 #[tokio::test]
                 async fn $case() {
-                    let h = crate::harness::Harness::local().await;
-                    crate::cases::$case(&h).await;
+                    let h = crate::storage::harness::Harness::local().await;
+                    crate::storage::cases::$case(&h).await;
                 }
             )*
         }
@@ -24,10 +22,10 @@ macro_rules! conformance {
             $(
                 #[tokio::test]
                 async fn $case() {
-                    let Some(h) = crate::harness::Harness::s3(stringify!($case)).await else {
+                    let Some(h) = crate::storage::harness::Harness::s3(stringify!($case)).await else {
                         return;
                     };
-                    crate::cases::$case(&h).await;
+                    crate::storage::cases::$case(&h).await;
                 }
             )*
         }
