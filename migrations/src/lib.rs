@@ -9,6 +9,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261129_000001_identity;
 mod m20261129_000002_jobs;
+mod m20261129_000003_courses;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261129_000001_identity::Migration),
             Box::new(m20261129_000002_jobs::Migration),
+            Box::new(m20261129_000003_courses::Migration),
         ]
     }
 }

@@ -5,6 +5,8 @@
 
 mod auth;
 mod authz;
+mod course_media;
+mod courses;
 mod http;
 mod job_queue;
 mod jobs;

@@ -262,10 +262,15 @@ async fn execute(
         if let Some(a) = &actor {
             req = req.data(a.clone());
         }
-        req.data(client.clone()).data(DataLoader::new(
-            identity::graphql::UnitLoader::new(state.db.clone()),
-            tokio::spawn,
-        ))
+        req.data(client.clone())
+            .data(DataLoader::new(
+                identity::graphql::UnitLoader::new(state.db.clone()),
+                tokio::spawn,
+            ))
+            .data(DataLoader::new(
+                course::graphql::CourseLoader::new(state.db.clone()),
+                tokio::spawn,
+            ))
     };
     let names: Vec<Option<String>>;
     let batch = match batch {

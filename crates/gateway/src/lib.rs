@@ -44,6 +44,8 @@ pub struct AppState {
     pub jobs: JobQueue,
     /// The object store.
     pub store: ObjectStore,
+    /// Course service (its job handlers and media routes are wired here).
+    pub courses: course::Courses,
     /// Request metrics.
     pub metrics: Arc<metrics::Metrics>,
     /// The configuration in force.
@@ -59,6 +61,9 @@ pub struct Overrides {
     pub identity: Option<IdentitySettings>,
     /// Job handlers registered beside the platform's own (tests use this to observe workers).
     pub extra_handlers: Vec<Arc<dyn jobs::JobHandler>>,
+    /// Course media settings (default: production values); the public URL and the playlist
+    /// key are always the server's own.
+    pub course: Option<course::CourseSettings>,
 }
 
 /// Opens the database (migrating when configured), the object store and the services, and
@@ -95,12 +100,24 @@ pub async fn build_state(
         overrides.identity.unwrap_or_default(),
     );
     let jobs = JobQueue::new(db.clone(), clock.clone());
+    let courses = course::Courses::new(
+        db.clone(),
+        clock.clone(),
+        store.clone(),
+        jobs.clone(),
+        course::CourseSettings {
+            public_url: public_url.clone(),
+            playlist_key: keys.playlists.clone(),
+            ..overrides.course.unwrap_or_default()
+        },
+    );
     let schema = schema::builder(config.graphiql)
         .data(db.clone())
         .data(clock.clone())
         .data(identity.clone())
         .data(jobs.clone())
         .data(store.clone())
+        .data(courses.clone())
         .finish();
     Ok(AppState {
         schema,
@@ -108,6 +125,7 @@ pub async fn build_state(
         identity,
         jobs,
         store,
+        courses,
         metrics: Arc::new(metrics::Metrics::default()),
         config: Arc::new(config),
     })
@@ -163,12 +181,17 @@ pub fn router(state: AppState) -> Router {
         ObjectStore::Local(local) => Some(storage::local_media_router(local.clone())),
         _ => None,
     };
+    let hls = state.courses.media_router();
     let mut app = Router::new()
         .route("/graphql", get(http::graphql_get).post(http::graphql_post))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
-        .with_state(state);
+        .with_state(state)
+        // Signed HLS playlists, on every store. Nested before the local store's `/media`:
+        // axum adds nested routes to one table in which the static `hls` segment wins over
+        // the local store's `/media/{*key}` catch-all, so both are reachable.
+        .nest("/media/hls", hls);
     if let Some(media) = media {
         app = app.nest("/media", media);
     }
@@ -252,6 +275,7 @@ pub async fn start(config: Config, overrides: Overrides) -> anyhow::Result<Runni
         }
     });
     tracing::info!(%addr, store = state.store.backend_name(), "lms is listening");
+    ops::log_video_processing(&state).await;
     Ok(RunningServer {
         addr,
         state,
@@ -285,4 +309,42 @@ pub fn spawn_worker(
 /// The secret in force for a database URL, for `lms migrate` and friends.
 pub fn database_url(config: &Config) -> Secret {
     config.effective_database_url()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    /// [`router`] nests the course crate's HLS routes at `/media/hls` beside the local store's
+    /// `/media/{*key}` catch-all; both must stay reachable.
+    #[tokio::test]
+    async fn hls_routes_and_the_local_store_catch_all_coexist() {
+        let app: Router = Router::new()
+            .nest(
+                "/media/hls",
+                Router::new().route("/{material}/{*file}", get(|| async { "hls" })),
+            )
+            .nest(
+                "/media",
+                Router::new().route("/{*key}", get(|| async { "local" })),
+            );
+        for (path, want) in [
+            ("/media/hls/m1/720p/index.m3u8", "hls"),
+            ("/media/courses/c1/file.pdf", "local"),
+            ("/media/hlsx/file.pdf", "local"),
+        ] {
+            let resp = app
+                .clone()
+                .oneshot(Request::get(path).body(Body::empty()).unwrap())
+                .await
+                .unwrap();
+            let body = axum::body::to_bytes(resp.into_body(), 1024).await.unwrap();
+            assert_eq!(&body[..], want.as_bytes(), "{path}");
+        }
+    }
 }

@@ -166,6 +166,7 @@ async fn worker(mut config: Config) -> anyhow::Result<()> {
     let shutdown = tokio_util::sync::CancellationToken::new();
     let handle = gateway::spawn_worker(&state, concurrency, &[], shutdown.clone());
     tracing::info!(concurrency, "worker running; Ctrl-C stops it");
+    gateway::ops::log_video_processing(&state).await;
     tokio::signal::ctrl_c().await?;
     shutdown.cancel();
     handle.await?;

@@ -12,10 +12,18 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
-/// Readiness: the database and the object store answer.
+/// Readiness: the database and the object store answer, and, when video processing is on,
+/// ffmpeg and ffprobe run.
 pub async fn readyz(State(state): State<AppState>) -> Response {
     let db = state.db.ping().await;
     let store = state.store.check().await;
+    let video = state.courses.video_processing_status().await;
+    if !video.is_ready() {
+        tracing::warn!(
+            video_processing = video.describe(),
+            "readiness: video processing unavailable"
+        );
+    }
     if let Err(e) = &db {
         tracing::warn!(error = %e, "readiness: database unreachable");
     }
@@ -27,8 +35,9 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
         "database": word(db.is_ok()),
         "objectStore": word(store.is_ok()),
         "objectStoreBackend": state.store.backend_name(),
+        "videoProcessing": video.describe(),
     });
-    let status = if db.is_ok() && store.is_ok() {
+    let status = if db.is_ok() && store.is_ok() && video.is_ready() {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
@@ -41,6 +50,25 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
+/// Says at start-up, in plain words, whether uploaded videos can be processed.
+pub async fn log_video_processing(state: &AppState) {
+    match state.courses.video_processing_status().await {
+        course::processing::VideoProcessingStatus::Ok => {
+            tracing::info!("video processing: ffmpeg and ffprobe found");
+        }
+        course::processing::VideoProcessingStatus::Disabled => {
+            tracing::warn!("video processing is disabled: videos are served as uploaded");
+        }
+        course::processing::VideoProcessingStatus::Unavailable(why) => {
+            tracing::error!(
+                video_processing = %why,
+                "video processing is enabled but {why}: uploaded videos stay unprocessed and \
+                 /readyz answers 503 until ffmpeg and ffprobe are installed"
+            );
+        }
+    }
+}
+
 /// Prometheus metrics.
 pub async fn metrics(State(state): State<AppState>) -> Response {
     (
@@ -51,4 +79,8 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
 }
 
 /// Registers every job handler the platform has. Domain crates add theirs here as they arrive.
-pub fn register_handlers(_worker: &mut Worker, _state: &AppState) {}
+pub fn register_handlers(worker: &mut Worker, state: &AppState) {
+    for handler in state.courses.job_handlers() {
+        worker.register(handler);
+    }
+}

@@ -16,11 +16,24 @@ use async_graphql::{
 
 /// Every query field, merged from the domain crates.
 #[derive(MergedObject, Default)]
-pub struct Query(identity::IdentityQuery, jobs::JobsQuery);
+pub struct Query(identity::IdentityQuery, jobs::JobsQuery, CourseQueries);
 
 /// Every mutation, merged from the domain crates.
 #[derive(MergedObject, Default)]
-pub struct Mutation(identity::IdentityMutation, jobs::JobsMutation);
+pub struct Mutation(
+    identity::IdentityMutation,
+    jobs::JobsMutation,
+    CourseMutations,
+);
+
+/// The course crate's queries, merged apart so the top-level merge stays small (one flat merge
+/// of many objects overflows the compiler's recursion limit).
+#[derive(MergedObject, Default)]
+pub struct CourseQueries(course::CourseQuery, course::media_graphql::MediaQuery);
+
+/// The course crate's mutations, merged apart like [`CourseQueries`].
+#[derive(MergedObject, Default)]
+pub struct CourseMutations(course::CourseMutation, course::media_graphql::MediaMutation);
 
 /// The served schema.
 pub type LmsSchema = Schema<Query, Mutation, EmptySubscription>;

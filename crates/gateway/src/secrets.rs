@@ -19,6 +19,8 @@ pub struct Keys {
     pub tokens: Secret,
     /// Signs local media URLs.
     pub media: Secret,
+    /// Signs HLS playlist URLs.
+    pub playlists: Secret,
 }
 
 fn derive(master: &Secret, purpose: &str) -> anyhow::Result<Secret> {
@@ -47,6 +49,7 @@ impl Keys {
         Ok(Keys {
             tokens: derive(&master, "lms/access-tokens/v1")?,
             media: derive(&master, "lms/media-urls/v1")?,
+            playlists: derive(&master, "lms/hls-playlists/v1")?,
         })
     }
 }

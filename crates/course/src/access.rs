@@ -1,0 +1,93 @@
+//! Who may see and change a course: its owners (trainers) and admins edit it; signed-in people
+//! see published courses in the catalogue; lesson content and media go only to those allowed to
+//! take the course (owners, admins, and, once enrollment exists, enrolled learners).
+
+use kernel::{Actor, Role};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use uuid::Uuid;
+
+use crate::entity::{course, course_owner};
+use crate::error::CourseError;
+
+/// A course by id.
+///
+/// # Errors
+/// NOT_FOUND.
+pub async fn find_course(
+    conn: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<course::Model, CourseError> {
+    course::Entity::find_by_id(id)
+        .one(conn)
+        .await?
+        .ok_or(CourseError::NotFound("course"))
+}
+
+/// Whether `person` owns `course_id`.
+///
+/// # Errors
+/// INTERNAL on database failure.
+pub async fn is_owner(
+    conn: &impl ConnectionTrait,
+    course_id: Uuid,
+    person: Option<Uuid>,
+) -> Result<bool, CourseError> {
+    let Some(person) = person else {
+        return Ok(false);
+    };
+    Ok(course_owner::Entity::find()
+        .filter(course_owner::Column::CourseId.eq(course_id))
+        .filter(course_owner::Column::PersonId.eq(person))
+        .count(conn)
+        .await?
+        > 0)
+}
+
+/// Checks that `actor` may edit `course`: an admin, or a trainer who owns it.
+///
+/// # Errors
+/// FORBIDDEN otherwise.
+pub async fn require_editor(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    course: &course::Model,
+) -> Result<(), CourseError> {
+    if actor.is_admin() {
+        return Ok(());
+    }
+    if actor.has(Role::Trainer) && is_owner(conn, course.id, actor.person_id).await? {
+        return Ok(());
+    }
+    Err(CourseError::Forbidden)
+}
+
+/// Whether `actor` may see the course at all: published ones for everyone signed in, others
+/// for their editors.
+///
+/// # Errors
+/// INTERNAL on database failure.
+pub async fn can_see(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    course: &course::Model,
+) -> Result<bool, CourseError> {
+    if course.state == "published" || actor.is_admin() {
+        return Ok(true);
+    }
+    Ok(actor.has(Role::Trainer) && is_owner(conn, course.id, actor.person_id).await?)
+}
+
+/// Checks that `actor` may take the course's content (lesson bodies, media URLs).
+///
+/// Until enrollment exists this is its editors; the enrollment crate will widen it to enrolled
+/// learners of published courses.
+///
+/// # Errors
+/// FORBIDDEN otherwise.
+pub async fn require_content_access(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    course: &course::Model,
+) -> Result<(), CourseError> {
+    require_editor(conn, actor, course).await
+}
