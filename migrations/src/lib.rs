@@ -10,6 +10,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261129_000001_identity;
 mod m20261129_000002_jobs;
 mod m20261129_000003_courses;
+mod m20261129_000004_enrollment_progress;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000001_identity::Migration),
             Box::new(m20261129_000002_jobs::Migration),
             Box::new(m20261129_000003_courses::Migration),
+            Box::new(m20261129_000004_enrollment_progress::Migration),
         ]
     }
 }

@@ -62,8 +62,18 @@ impl Default for IdentitySettings {
     }
 }
 
+/// Told after people were created or changed (unit, position, grade, roles, disabled), so
+/// crates above identity can react (for example, rule-based course assignment) without
+/// identity depending on them. Called after the change committed; errors are the observer's to
+/// log, never the caller's.
+#[async_trait::async_trait]
+pub trait PeopleObserver: Send + Sync + 'static {
+    /// `ids` were created or changed.
+    async fn people_changed(&self, ids: &[uuid::Uuid]);
+}
+
 /// The identity service: cheap to clone, registered once in the GraphQL schema data.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Identity {
     /// The database.
     pub db: DatabaseConnection,
@@ -73,6 +83,15 @@ pub struct Identity {
     pub tokens: TokenKey,
     /// Session and password settings.
     pub settings: IdentitySettings,
+    observers: std::sync::Arc<std::sync::RwLock<Vec<std::sync::Arc<dyn PeopleObserver>>>>,
+}
+
+impl std::fmt::Debug for Identity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Identity")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Identity {
@@ -88,6 +107,30 @@ impl Identity {
             clock,
             tokens,
             settings,
+            observers: Default::default(),
+        }
+    }
+
+    /// Adds an observer of changes to people (shared by every clone of this service).
+    pub fn observe_people(&self, observer: std::sync::Arc<dyn PeopleObserver>) {
+        self.observers
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(observer);
+    }
+
+    /// Tells every observer that `ids` changed.
+    pub async fn notify_people_changed(&self, ids: &[uuid::Uuid]) {
+        if ids.is_empty() {
+            return;
+        }
+        let observers: Vec<_> = self
+            .observers
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        for o in observers {
+            o.people_changed(ids).await;
         }
     }
 }

@@ -197,6 +197,7 @@ impl Identity {
         )
         .await?;
         tx.commit().await?;
+        self.notify_people_changed(&[model.id]).await;
         Ok(model)
     }
 
@@ -286,6 +287,7 @@ impl Identity {
             .await?;
         }
         tx.commit().await?;
+        self.notify_people_changed(&[model.id]).await;
         Ok(model)
     }
 
@@ -379,6 +381,7 @@ impl Identity {
         };
         audit::record(&tx, actor, now, action, "person", id, json!({})).await?;
         tx.commit().await?;
+        self.notify_people_changed(&[model.id]).await;
         Ok(model)
     }
 

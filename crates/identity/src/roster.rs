@@ -275,6 +275,7 @@ impl Identity {
 
         let now = self.clock.now();
         let mut inserts: Vec<person::ActiveModel> = Vec::new();
+        let mut touched: Vec<Uuid> = Vec::new();
         let mut updates: Vec<person::ActiveModel> = Vec::new();
         for row in rows {
             let existing = by_nip.get(&row.nip);
@@ -338,6 +339,7 @@ impl Identity {
                     am.employment_type = Set(employment);
                     am.roles = Set(roles);
                     am.updated_at = Set(now);
+                    touched.push(p.id);
                     updates.push(am);
                 }
             }
@@ -348,6 +350,14 @@ impl Identity {
         }
 
         let tx = self.db.begin().await?;
+        let inserts_ids: Vec<Uuid> = inserts
+            .iter()
+            .filter_map(|am| am.id.clone().into_value())
+            .filter_map(|v| match v {
+                sea_orm::Value::Uuid(Some(id)) => Some(id),
+                _ => None,
+            })
+            .collect();
         for chunk in inserts.chunks(INSERT_CHUNK) {
             person::Entity::insert_many(chunk.to_vec())
                 .exec(&tx)
@@ -382,6 +392,8 @@ impl Identity {
         .await?;
         tx.commit().await?;
         report.applied = true;
+        touched.extend(inserts_ids);
+        self.notify_people_changed(&touched).await;
         tracing::info!(
             roster.rows = report.total_rows,
             roster.created = report.created,
