@@ -1,1 +1,299 @@
-fn main() {}
+//! `bench`: measures the `lms` gateway on this machine and prints the figures as a table.
+//!
+//! 1. `me` over GraphQL against a plain axum handler doing the same work on the same state.
+//! 2. `signIn` over HTTP with the production argon2id cost, and one hash on its own.
+//! 3. Importing a generated roster, then importing it again unchanged.
+//!
+//! Each suite runs on a fresh SQLite database, and again on a fresh PostgreSQL database (made
+//! and dropped by the run) when `--database-url` names a server. Load generator and servers share
+//! one process and one runtime, hence the same cores.
+
+mod app;
+mod load;
+mod me;
+mod report;
+mod roster;
+mod sign_in;
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::Parser;
+use identity::PasswordCost;
+
+use crate::app::{App, Database, PgDatabase};
+use crate::load::{LoadResult, Settings};
+use crate::report::{Table, num};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "bench",
+    about = "Benchmarks of the lms gateway; prints a table"
+)]
+struct Args {
+    /// A PostgreSQL server URL: the suites run there too, on a database made for the run and
+    /// dropped after it.
+    #[arg(long)]
+    database_url: Option<String>,
+    /// Seconds each load test measures, after its warm-up.
+    #[arg(long, default_value_t = 10)]
+    duration_secs: u64,
+    /// Concurrent keep-alive connections for the `me` comparison.
+    #[arg(long, default_value_t = 32)]
+    connections: usize,
+    /// Concurrent clients (one account each) signing in.
+    #[arg(long, default_value_t = 4)]
+    sign_in_clients: usize,
+    /// Rows of the generated roster.
+    #[arg(long, default_value_t = 10_000)]
+    roster_rows: usize,
+}
+
+/// Warm-up before the `me` runs (split over the rounds): connections open, pools and caches fill.
+const ME_WARMUP: Duration = Duration::from_secs(2);
+/// Warm-up before the sign-in run (a sign-in takes tens of milliseconds).
+const SIGN_IN_WARMUP: Duration = Duration::from_secs(1);
+/// Hashes timed for the single-hash figure.
+const HASH_SAMPLES: usize = 5;
+/// The GraphQL/plain ratio the gateway aims for.
+const RATIO_GOAL: f64 = 0.5;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    anyhow::ensure!(
+        args.duration_secs > 0 && args.connections > 0 && args.sign_in_clients > 0,
+        "--duration-secs, --connections and --sign-in-clients must be positive"
+    );
+    let mut table = Table::new(&["machine", "me", "sign-in", "roster"]);
+    let load_before = load_average();
+    let outcome = run_all(&args, &mut table).await;
+    // Other work on the machine steals cores from both servers and the load generator.
+    table.add(
+        "machine",
+        "-",
+        "load average (1 min) at start / end",
+        format!("{load_before} / {}", load_average()),
+    );
+    // Whatever was measured is printed, even when a later suite failed.
+    println!("{}", table.render());
+    outcome
+}
+
+async fn run_all(args: &Args, table: &mut Table) -> anyhow::Result<()> {
+    machine(args, table);
+    let cost = PasswordCost::default();
+    table.add(
+        "sign-in",
+        "-",
+        "argon2id cost (PasswordCost::default)",
+        format!(
+            "memory {} KiB, iterations {}, lanes {}",
+            num(f64::from(cost.memory_kib), 0),
+            cost.iterations,
+            cost.lanes
+        ),
+    );
+    eprintln!("timing one argon2id hash ...");
+    let hash = sign_in::single_hash_time(cost, HASH_SAMPLES).await?;
+    let cores = cores();
+    table.add(
+        "sign-in",
+        "-",
+        format!("one hash, before the load tests (median of {HASH_SAMPLES})"),
+        format!("{} ms", num(hash.as_secs_f64() * 1000.0, 1)),
+    );
+    table.add(
+        "sign-in",
+        "-",
+        format!("hashing ceiling ({cores} cores / one hash)"),
+        format!("{} /s", num(cores as f64 / hash.as_secs_f64(), 1)),
+    );
+
+    suite(Database::Sqlite, args, table).await?;
+    if let Some(url) = &args.database_url {
+        let pg = PgDatabase::create(url).await?;
+        let result = suite(Database::Postgres(pg.url.clone()), args, table).await;
+        let dropped = pg.drop_database().await;
+        result?;
+        dropped?;
+    }
+    Ok(())
+}
+
+/// The 1-minute load average from `/proc/loadavg`.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "unknown".into())
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+fn machine(args: &Args, table: &mut Table) {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find_map(|l| l.strip_prefix("model name"))
+                .and_then(|rest| rest.split_once(':'))
+                .map(|(_, model)| model.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown".into());
+    let build = if cfg!(debug_assertions) {
+        "debug (figures not meaningful)"
+    } else {
+        "release"
+    };
+    let workers = tokio::runtime::Handle::current().metrics().num_workers();
+    table.add("machine", "-", "logical CPUs (nproc)", cores().to_string());
+    table.add("machine", "-", "CPU model", cpu);
+    table.add("machine", "-", "build", build);
+    table.add(
+        "machine",
+        "-",
+        "tokio workers (servers + load generator)",
+        workers.to_string(),
+    );
+    table.add(
+        "machine",
+        "-",
+        "load test window",
+        format!(
+            "{} s per side (me: {} rounds, {} s warm-up each; signIn: {} s warm-up)",
+            args.duration_secs,
+            me::ROUNDS,
+            (ME_WARMUP / me::ROUNDS).as_secs_f64(),
+            SIGN_IN_WARMUP.as_secs_f64()
+        ),
+    );
+}
+
+/// Starts an app on `database`, measures everything on it, stops it.
+async fn suite(database: Database, args: &Args, table: &mut Table) -> anyhow::Result<()> {
+    eprintln!("{}: starting the app ...", database.label());
+    let app = App::start(database).await?;
+    let result = measure(&app, args, table).await;
+    app.stop().await;
+    result
+}
+
+async fn measure(app: &App, args: &Args, table: &mut Table) -> anyhow::Result<()> {
+    let db = app.database.label();
+    let version = app.database_version().await?;
+    table.add("machine", db, "database version", version);
+    let window = Duration::from_secs(args.duration_secs);
+
+    eprintln!("{db}: me, {} connections ...", args.connections);
+    let me = me::run(
+        app,
+        Settings {
+            connections: args.connections,
+            warmup: ME_WARMUP,
+            measure: window,
+        },
+    )
+    .await
+    .context("the me comparison failed")?;
+    let conns = args.connections;
+    load_rows(
+        table,
+        "me",
+        db,
+        &format!("GraphQL ({conns} conns)"),
+        "requests/s",
+        &me.graphql,
+    );
+    load_rows(
+        table,
+        "me",
+        db,
+        &format!("plain axum ({conns} conns)"),
+        "requests/s",
+        &me.plain,
+    );
+    let verdict = if me.ratio() >= RATIO_GOAL {
+        "meets"
+    } else {
+        "BELOW"
+    };
+    table.add(
+        "me",
+        db,
+        "GraphQL / plain requests/s",
+        format!("{} ({verdict} goal {RATIO_GOAL:.2})", num(me.ratio(), 2)),
+    );
+
+    eprintln!("{db}: signIn, {} clients ...", args.sign_in_clients);
+    let signs = sign_in::run(
+        app,
+        args.sign_in_clients,
+        Settings {
+            connections: args.sign_in_clients,
+            warmup: SIGN_IN_WARMUP,
+            measure: window,
+        },
+    )
+    .await
+    .context("the sign-in run failed")?;
+    load_rows(
+        table,
+        "sign-in",
+        db,
+        &format!("signIn over HTTP ({} clients)", args.sign_in_clients),
+        "sign-ins/s",
+        &signs,
+    );
+
+    eprintln!("{db}: roster import of {} rows ...", args.roster_rows);
+    let roster = roster::run(app, args.roster_rows)
+        .await
+        .context("the roster import failed")?;
+    for (what, took) in [
+        ("first import (all created)", roster.first),
+        ("second import (all unchanged)", roster.second),
+    ] {
+        let secs = took.as_secs_f64();
+        table.add(
+            "roster",
+            db,
+            format!("{what}, {} rows", num(roster.rows as f64, 0)),
+            format!(
+                "{} s = {} rows/s",
+                num(secs, 2),
+                num(roster.rows as f64 / secs, 0)
+            ),
+        );
+    }
+    Ok(())
+}
+
+/// Rate (`rate` names its unit), latencies and errors of one load run.
+fn load_rows(table: &mut Table, bench: &str, db: &str, name: &str, rate: &str, r: &LoadResult) {
+    table.add(bench, db, format!("{name}: {rate}"), num(r.per_sec(), 0));
+    table.add(
+        bench,
+        db,
+        format!("{name}: p50 / p99 latency"),
+        format!(
+            "{} / {} ms",
+            num(r.percentile_ms(50.0), 2),
+            num(r.percentile_ms(99.0), 2)
+        ),
+    );
+    table.add(
+        bench,
+        db,
+        format!("{name}: errors"),
+        format!(
+            "{} (status {}, body {}, transport {})",
+            r.errors(),
+            r.bad_status,
+            r.bad_body,
+            r.transport
+        ),
+    );
+}
