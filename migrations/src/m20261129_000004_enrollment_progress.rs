@@ -175,15 +175,29 @@ impl MigrationTrait for Migration {
                     .col(timestamp_with_time_zone(Cohorts::CreatedAt))
                     .col(timestamp_with_time_zone(Cohorts::UpdatedAt))
                     .col(timestamp_with_time_zone_null(Cohorts::ArchivedAt))
-                    .check(Expr::cust("self_enrollment IN ('open', 'approval', 'closed')"))
+                    .check(Expr::cust(
+                        "self_enrollment IN ('open', 'approval', 'closed')",
+                    ))
                     .check(Expr::cust("capacity IS NULL OR capacity > 0"))
-                    .foreign_key(&mut fk("fk_cohorts_course", (Cohorts::Table, Cohorts::CourseId), (Courses::Table, Courses::Id)))
-                    .foreign_key(&mut fk("fk_cohorts_created_by", (Cohorts::Table, Cohorts::CreatedBy), (People::Table, People::Id)))
+                    .foreign_key(&mut fk(
+                        "fk_cohorts_course",
+                        (Cohorts::Table, Cohorts::CourseId),
+                        (Courses::Table, Courses::Id),
+                    ))
+                    .foreign_key(&mut fk(
+                        "fk_cohorts_created_by",
+                        (Cohorts::Table, Cohorts::CreatedBy),
+                        (People::Table, People::Id),
+                    ))
                     .to_owned(),
             )
             .await?;
         manager
-            .create_index(index("idx_cohorts_course", Cohorts::Table, vec![Alias::new("course_id")]))
+            .create_index(index(
+                "idx_cohorts_course",
+                Cohorts::Table,
+                vec![Alias::new("course_id")],
+            ))
             .await?;
 
         manager
@@ -202,9 +216,21 @@ impl MigrationTrait for Migration {
                     .col(timestamp_with_time_zone(AssignmentRules::CreatedAt))
                     .col(timestamp_with_time_zone_null(AssignmentRules::RevokedAt))
                     .check(Expr::cust("kind IN ('unit_subtree', 'position', 'grade')"))
-                    .foreign_key(&mut fk("fk_assignment_rules_cohort", (AssignmentRules::Table, AssignmentRules::CohortId), (Cohorts::Table, Cohorts::Id)))
-                    .foreign_key(&mut fk("fk_assignment_rules_unit", (AssignmentRules::Table, AssignmentRules::UnitId), (Units::Table, Units::Id)))
-                    .foreign_key(&mut fk("fk_assignment_rules_created_by", (AssignmentRules::Table, AssignmentRules::CreatedBy), (People::Table, People::Id)))
+                    .foreign_key(&mut fk(
+                        "fk_assignment_rules_cohort",
+                        (AssignmentRules::Table, AssignmentRules::CohortId),
+                        (Cohorts::Table, Cohorts::Id),
+                    ))
+                    .foreign_key(&mut fk(
+                        "fk_assignment_rules_unit",
+                        (AssignmentRules::Table, AssignmentRules::UnitId),
+                        (Units::Table, Units::Id),
+                    ))
+                    .foreign_key(&mut fk(
+                        "fk_assignment_rules_created_by",
+                        (AssignmentRules::Table, AssignmentRules::CreatedBy),
+                        (People::Table, People::Id),
+                    ))
                     .to_owned(),
             )
             .await?;
@@ -245,16 +271,36 @@ impl MigrationTrait for Migration {
             .await?;
         // One enrollment per person and cohort: enrolling twice returns the existing one.
         manager
-            .create_index(index("uq_enrollments_cohort_person", Enrollments::Table, vec![Alias::new("cohort_id"), Alias::new("person_id")]).unique().to_owned())
+            .create_index(
+                index(
+                    "uq_enrollments_cohort_person",
+                    Enrollments::Table,
+                    vec![Alias::new("cohort_id"), Alias::new("person_id")],
+                )
+                .unique()
+                .to_owned(),
+            )
             .await?;
         manager
-            .create_index(index("idx_enrollments_person", Enrollments::Table, vec![Alias::new("person_id"), Alias::new("state")]))
+            .create_index(index(
+                "idx_enrollments_person",
+                Enrollments::Table,
+                vec![Alias::new("person_id"), Alias::new("state")],
+            ))
             .await?;
         manager
-            .create_index(index("idx_enrollments_roster", Enrollments::Table, vec![Alias::new("cohort_id"), Alias::new("progress_percent")]))
+            .create_index(index(
+                "idx_enrollments_roster",
+                Enrollments::Table,
+                vec![Alias::new("cohort_id"), Alias::new("progress_percent")],
+            ))
             .await?;
         manager
-            .create_index(index("idx_enrollments_course", Enrollments::Table, vec![Alias::new("course_id"), Alias::new("state")]))
+            .create_index(index(
+                "idx_enrollments_course",
+                Enrollments::Table,
+                vec![Alias::new("course_id"), Alias::new("state")],
+            ))
             .await?;
 
         manager
@@ -276,14 +322,34 @@ impl MigrationTrait for Migration {
                     .col(timestamp_with_time_zone_null(LessonProgress::PositionAt))
                     .col(timestamp_with_time_zone_null(LessonProgress::CompletedAt))
                     .col(timestamp_with_time_zone(LessonProgress::UpdatedAt))
-                    .foreign_key(&mut fk("fk_lesson_progress_enrollment", (LessonProgress::Table, LessonProgress::EnrollmentId), (Enrollments::Table, Enrollments::Id)))
-                    .foreign_key(&mut fk("fk_lesson_progress_lesson", (LessonProgress::Table, LessonProgress::LessonId), (Lessons::Table, Lessons::Id)))
-                    .foreign_key(&mut fk("fk_lesson_progress_person", (LessonProgress::Table, LessonProgress::PersonId), (People::Table, People::Id)))
+                    .foreign_key(&mut fk(
+                        "fk_lesson_progress_enrollment",
+                        (LessonProgress::Table, LessonProgress::EnrollmentId),
+                        (Enrollments::Table, Enrollments::Id),
+                    ))
+                    .foreign_key(&mut fk(
+                        "fk_lesson_progress_lesson",
+                        (LessonProgress::Table, LessonProgress::LessonId),
+                        (Lessons::Table, Lessons::Id),
+                    ))
+                    .foreign_key(&mut fk(
+                        "fk_lesson_progress_person",
+                        (LessonProgress::Table, LessonProgress::PersonId),
+                        (People::Table, People::Id),
+                    ))
                     .to_owned(),
             )
             .await?;
         manager
-            .create_index(index("uq_lesson_progress", LessonProgress::Table, vec![Alias::new("enrollment_id"), Alias::new("lesson_id")]).unique().to_owned())
+            .create_index(
+                index(
+                    "uq_lesson_progress",
+                    LessonProgress::Table,
+                    vec![Alias::new("enrollment_id"), Alias::new("lesson_id")],
+                )
+                .unique()
+                .to_owned(),
+            )
             .await?;
 
         manager
@@ -302,16 +368,38 @@ impl MigrationTrait for Migration {
                     .col(integer_null(ProgressEvents::Page))
                     .col(timestamp_with_time_zone(ProgressEvents::OccurredAt))
                     .col(timestamp_with_time_zone(ProgressEvents::ReceivedAt))
-                    .check(Expr::cust("kind IN ('played', 'position', 'page_viewed', 'opened', 'marked_done')"))
-                    .foreign_key(&mut fk("fk_progress_events_person", (ProgressEvents::Table, ProgressEvents::PersonId), (People::Table, People::Id)))
-                    .foreign_key(&mut fk("fk_progress_events_enrollment", (ProgressEvents::Table, ProgressEvents::EnrollmentId), (Enrollments::Table, Enrollments::Id)))
-                    .foreign_key(&mut fk("fk_progress_events_lesson", (ProgressEvents::Table, ProgressEvents::LessonId), (Lessons::Table, Lessons::Id)))
+                    .check(Expr::cust(
+                        "kind IN ('played', 'position', 'page_viewed', 'opened', 'marked_done')",
+                    ))
+                    .foreign_key(&mut fk(
+                        "fk_progress_events_person",
+                        (ProgressEvents::Table, ProgressEvents::PersonId),
+                        (People::Table, People::Id),
+                    ))
+                    .foreign_key(&mut fk(
+                        "fk_progress_events_enrollment",
+                        (ProgressEvents::Table, ProgressEvents::EnrollmentId),
+                        (Enrollments::Table, Enrollments::Id),
+                    ))
+                    .foreign_key(&mut fk(
+                        "fk_progress_events_lesson",
+                        (ProgressEvents::Table, ProgressEvents::LessonId),
+                        (Lessons::Table, Lessons::Id),
+                    ))
                     .to_owned(),
             )
             .await?;
         // A replayed event (same person, same client id) is recognised and changes nothing.
         manager
-            .create_index(index("uq_progress_events_client", ProgressEvents::Table, vec![Alias::new("person_id"), Alias::new("client_event_id")]).unique().to_owned())
+            .create_index(
+                index(
+                    "uq_progress_events_client",
+                    ProgressEvents::Table,
+                    vec![Alias::new("person_id"), Alias::new("client_event_id")],
+                )
+                .unique()
+                .to_owned(),
+            )
             .await?;
 
         manager
@@ -332,19 +420,47 @@ impl MigrationTrait for Migration {
                     .col(timestamp_with_time_zone(JpLedger::CreatedAt))
                     .check(Expr::cust("source IN ('course', 'external')"))
                     .check(Expr::cust("jp > 0"))
-                    .foreign_key(&mut fk("fk_jp_ledger_person", (JpLedger::Table, JpLedger::PersonId), (People::Table, People::Id)))
-                    .foreign_key(&mut fk("fk_jp_ledger_course", (JpLedger::Table, JpLedger::CourseId), (Courses::Table, Courses::Id)))
-                    .foreign_key(&mut fk("fk_jp_ledger_enrollment", (JpLedger::Table, JpLedger::EnrollmentId), (Enrollments::Table, Enrollments::Id)))
-                    .foreign_key(&mut fk("fk_jp_ledger_recorded_by", (JpLedger::Table, JpLedger::RecordedBy), (People::Table, People::Id)))
+                    .foreign_key(&mut fk(
+                        "fk_jp_ledger_person",
+                        (JpLedger::Table, JpLedger::PersonId),
+                        (People::Table, People::Id),
+                    ))
+                    .foreign_key(&mut fk(
+                        "fk_jp_ledger_course",
+                        (JpLedger::Table, JpLedger::CourseId),
+                        (Courses::Table, Courses::Id),
+                    ))
+                    .foreign_key(&mut fk(
+                        "fk_jp_ledger_enrollment",
+                        (JpLedger::Table, JpLedger::EnrollmentId),
+                        (Enrollments::Table, Enrollments::Id),
+                    ))
+                    .foreign_key(&mut fk(
+                        "fk_jp_ledger_recorded_by",
+                        (JpLedger::Table, JpLedger::RecordedBy),
+                        (People::Table, People::Id),
+                    ))
                     .to_owned(),
             )
             .await?;
         // A completion is credited once: the database refuses a second row for it.
         manager
-            .create_index(index("uq_jp_ledger_enrollment", JpLedger::Table, vec![Alias::new("enrollment_id")]).unique().to_owned())
+            .create_index(
+                index(
+                    "uq_jp_ledger_enrollment",
+                    JpLedger::Table,
+                    vec![Alias::new("enrollment_id")],
+                )
+                .unique()
+                .to_owned(),
+            )
             .await?;
         manager
-            .create_index(index("idx_jp_ledger_person_year", JpLedger::Table, vec![Alias::new("person_id"), Alias::new("year")]))
+            .create_index(index(
+                "idx_jp_ledger_person_year",
+                JpLedger::Table,
+                vec![Alias::new("person_id"), Alias::new("year")],
+            ))
             .await
     }
 
