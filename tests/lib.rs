@@ -188,6 +188,18 @@ pub struct Backing {
     _pg: Option<PgDatabase>,
 }
 
+impl Backing {
+    /// The app's data folder (SQLite file, local media, secret key).
+    pub fn data_dir(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
+    /// The PostgreSQL URL of the app's database, when the run uses PostgreSQL.
+    pub fn database_url(&self) -> Option<&str> {
+        self.database_url.as_deref()
+    }
+}
+
 /// A running app and a client for it.
 pub struct TestApp {
     /// `http://127.0.0.1:PORT`.

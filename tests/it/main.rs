@@ -5,14 +5,17 @@
 
 mod auth;
 mod authz;
+mod cli;
 mod course_media;
 mod courses;
+mod enrollment;
 mod http;
 mod job_queue;
 mod jobs;
 mod media;
 mod migrations;
 mod people;
+mod progress;
 mod roster;
 mod schema;
 mod storage;

@@ -1,6 +1,6 @@
 //! Who may see and change a course: its owners (trainers) and admins edit it; signed-in people
 //! see published courses in the catalogue; lesson content and media go only to those allowed to
-//! take the course (owners, admins, and, once enrollment exists, enrolled learners).
+//! take the course (owners, admins, and enrolled learners through [`LearnerAccess`]).
 
 use kernel::{Actor, Role};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};
@@ -77,10 +77,21 @@ pub async fn can_see(
     Ok(actor.has(Role::Trainer) && is_owner(conn, course.id, actor.person_id).await?)
 }
 
-/// Checks that `actor` may take the course's content (lesson bodies, media URLs).
-///
-/// Until enrollment exists this is its editors; the enrollment crate will widen it to enrolled
-/// learners of published courses.
+/// Tells the course crate whether a person is enrolled so that they may learn a course. The
+/// enrollment crate implements it; the course crate cannot depend on enrollment (dependencies
+/// point downward), so the gateway hands the implementation to [`crate::Courses`].
+#[async_trait::async_trait]
+pub trait LearnerAccess: Send + Sync + std::fmt::Debug + 'static {
+    /// Whether `person_id` may learn `course_id` (an active or completed enrollment).
+    ///
+    /// # Errors
+    /// INTERNAL on database failure.
+    async fn may_learn(&self, person_id: Uuid, course_id: Uuid) -> Result<bool, CourseError>;
+}
+
+/// Checks that `actor` may take the course's content (lesson bodies, media URLs): its editors,
+/// and, when `learners` is given, people it says are enrolled in a published (or since archived)
+/// course.
 ///
 /// # Errors
 /// FORBIDDEN otherwise.
@@ -88,6 +99,18 @@ pub async fn require_content_access(
     conn: &impl ConnectionTrait,
     actor: &Actor,
     course: &course::Model,
+    learners: Option<&dyn LearnerAccess>,
 ) -> Result<(), CourseError> {
-    require_editor(conn, actor, course).await
+    let editor = require_editor(conn, actor, course).await;
+    if editor.is_ok() {
+        return editor;
+    }
+    // Archiving takes a course out of the catalogue; those already enrolled keep their material.
+    let takeable = matches!(course.state.as_str(), "published" | "archived");
+    if let (Some(learners), Some(person), true) = (learners, actor.person_id, takeable)
+        && learners.may_learn(person, course.id).await?
+    {
+        return Ok(());
+    }
+    editor
 }

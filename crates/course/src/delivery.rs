@@ -506,7 +506,7 @@ pub async fn lesson_media(
     lesson: &lesson::Model,
 ) -> Result<Option<LessonMedia>, CourseError> {
     let course = access::find_course(&courses.db, lesson.course_id).await?;
-    access::require_content_access(&courses.db, actor, &course).await?;
+    courses.require_content_access(actor, &course).await?;
     if lesson.material_id.is_none() {
         return Ok(None);
     }

@@ -25,6 +25,7 @@ use sea_orm::DatabaseConnection;
 use tokio::sync::OnceCell;
 use uuid::Uuid;
 
+use crate::Courses;
 use crate::catalogue::CatalogueFilter;
 use crate::delivery::{self, LessonMedia};
 use crate::entity::{course, course_module, lesson};
@@ -33,7 +34,6 @@ use crate::lifecycle::{self, CompetencyType, CourseChanges, CourseState, NewCour
 use crate::structure::{
     self, LessonChanges, LessonKind, ModuleChanges, NewLesson, NewModule, Removal,
 };
-use crate::{Courses, access};
 
 fn courses<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Courses> {
     service::<Courses>(ctx)
@@ -209,7 +209,10 @@ impl CourseCtx {
             .content
             .get_or_try_init(|| async {
                 let actor = actor(ctx)?;
-                match access::require_content_access(&courses(ctx)?.db, actor, &self.model).await {
+                match courses(ctx)?
+                    .require_content_access(actor, &self.model)
+                    .await
+                {
                     Ok(()) => Ok(true),
                     Err(CourseError::Forbidden) => Ok(false),
                     Err(e) => Err(kernel::error::to_graphql(e)),

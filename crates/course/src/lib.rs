@@ -93,6 +93,8 @@ pub struct Courses {
     pub jobs: JobQueue,
     /// Upload, processing and delivery settings.
     pub settings: Arc<CourseSettings>,
+    /// Who besides editors may take content: set by the gateway to the enrollment crate.
+    learners: Option<Arc<dyn access::LearnerAccess>>,
 }
 
 impl Courses {
@@ -110,7 +112,28 @@ impl Courses {
             store,
             jobs,
             settings: Arc::new(settings),
+            learners: None,
         }
+    }
+
+    /// The service with `learners` deciding which learners may take content. Set it once, before
+    /// the service is cloned into the schema and the workers.
+    #[must_use]
+    pub fn with_learner_access(mut self, learners: Arc<dyn access::LearnerAccess>) -> Self {
+        self.learners = Some(learners);
+        self
+    }
+
+    /// Checks that `actor` may take `course`'s content: editors, and enrolled learners.
+    ///
+    /// # Errors
+    /// FORBIDDEN otherwise; INTERNAL on database failure.
+    pub async fn require_content_access(
+        &self,
+        actor: &kernel::Actor,
+        course: &entity::course::Model,
+    ) -> Result<(), CourseError> {
+        access::require_content_access(&self.db, actor, course, self.learners.as_deref()).await
     }
 
     /// The background job handlers of this crate (processing, clean-up), for the worker.

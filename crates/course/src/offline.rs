@@ -130,7 +130,7 @@ impl Courses {
             ));
         }
         let course = access::find_course(&self.db, course_id).await?;
-        access::require_content_access(&self.db, actor, &course).await?;
+        self.require_content_access(actor, &course).await?;
         let ttl = self
             .settings
             .offline_url_ttl

@@ -271,6 +271,10 @@ async fn execute(
                 course::graphql::CourseLoader::new(state.db.clone()),
                 tokio::spawn,
             ))
+            .data(DataLoader::new(
+                enrollment::graphql::EnrollmentLoader::new(state.db.clone()),
+                tokio::spawn,
+            ))
     };
     let names: Vec<Option<String>>;
     let batch = match batch {

@@ -2,6 +2,7 @@
 //! for the local store, health and metrics, and the background workers. It wires the domain
 //! crates together and holds no business rule.
 
+pub mod cli;
 pub mod config;
 pub mod db;
 pub mod http;
@@ -46,6 +47,8 @@ pub struct AppState {
     pub store: ObjectStore,
     /// Course service (its job handlers and media routes are wired here).
     pub courses: course::Courses,
+    /// Enrollment service (also identity's people observer and the courses' learner check).
+    pub enrollments: enrollment::Enrollments,
     /// Request metrics.
     pub metrics: Arc<metrics::Metrics>,
     /// The configuration in force.
@@ -100,6 +103,9 @@ pub async fn build_state(
         overrides.identity.unwrap_or_default(),
     );
     let jobs = JobQueue::new(db.clone(), clock.clone());
+    let enrollments = enrollment::Enrollments::new(db.clone(), clock.clone());
+    // Standing assignment rules enroll people as they are created, moved or imported.
+    identity.observe_people(Arc::new(enrollments.clone()));
     let courses = course::Courses::new(
         db.clone(),
         clock.clone(),
@@ -110,7 +116,9 @@ pub async fn build_state(
             playlist_key: keys.playlists.clone(),
             ..overrides.course.unwrap_or_default()
         },
-    );
+    )
+    // Enrolled learners may take a course's content; course cannot depend on enrollment.
+    .with_learner_access(Arc::new(enrollments.clone()));
     let schema = schema::builder(config.graphiql)
         .data(db.clone())
         .data(clock.clone())
@@ -118,6 +126,8 @@ pub async fn build_state(
         .data(jobs.clone())
         .data(store.clone())
         .data(courses.clone())
+        .data(enrollments.clone())
+        .data(progress::Progress::new(db.clone(), clock.clone()))
         .finish();
     Ok(AppState {
         schema,
@@ -126,6 +136,7 @@ pub async fn build_state(
         jobs,
         store,
         courses,
+        enrollments,
         metrics: Arc::new(metrics::Metrics::default()),
         config: Arc::new(config),
     })

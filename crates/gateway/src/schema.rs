@@ -16,7 +16,13 @@ use async_graphql::{
 
 /// Every query field, merged from the domain crates.
 #[derive(MergedObject, Default)]
-pub struct Query(identity::IdentityQuery, jobs::JobsQuery, CourseQueries);
+pub struct Query(
+    identity::IdentityQuery,
+    jobs::JobsQuery,
+    CourseQueries,
+    EnrollmentQueries,
+    ProgressQueries,
+);
 
 /// Every mutation, merged from the domain crates.
 #[derive(MergedObject, Default)]
@@ -24,6 +30,8 @@ pub struct Mutation(
     identity::IdentityMutation,
     jobs::JobsMutation,
     CourseMutations,
+    EnrollmentMutations,
+    ProgressMutations,
 );
 
 /// The course crate's queries, merged apart so the top-level merge stays small (one flat merge
@@ -34,6 +42,23 @@ pub struct CourseQueries(course::CourseQuery, course::media_graphql::MediaQuery)
 /// The course crate's mutations, merged apart like [`CourseQueries`].
 #[derive(MergedObject, Default)]
 pub struct CourseMutations(course::CourseMutation, course::media_graphql::MediaMutation);
+
+/// The enrollment crate's queries (and, later, those of the crates above it), merged apart like
+/// [`CourseQueries`].
+#[derive(MergedObject, Default)]
+pub struct EnrollmentQueries(enrollment::EnrollmentQuery);
+
+/// The enrollment crate's mutations, merged apart like [`CourseQueries`].
+#[derive(MergedObject, Default)]
+pub struct EnrollmentMutations(enrollment::EnrollmentMutation);
+
+/// The progress crate's queries, merged apart like [`CourseQueries`].
+#[derive(MergedObject, Default)]
+pub struct ProgressQueries(progress::ProgressQuery);
+
+/// The progress crate's mutations, merged apart like [`CourseQueries`].
+#[derive(MergedObject, Default)]
+pub struct ProgressMutations(progress::ProgressMutation);
 
 /// The served schema.
 pub type LmsSchema = Schema<Query, Mutation, EmptySubscription>;

@@ -1,1 +1,39 @@
 //! Progress: offline-first progress events from phones, lesson and course completion, the JP ledger, and the learner and admin views built on them.
+//!
+//! Every rule is a method of [`Progress`] that takes the [`kernel::Actor`] asking. The state of
+//! a lesson is a merge of events that does not depend on their order or on replays
+//! ([`rules`]); [`sync`] ingests a phone's batch in one transaction; [`completion`] completes
+//! lessons and enrollments and credits JP exactly once; [`jp`] holds the ledger and its reports;
+//! [`views`] the learner's dashboard and the completion report.
+
+pub mod completion;
+pub mod entity;
+pub mod error;
+pub mod graphql;
+pub mod jp;
+pub mod plan;
+pub mod rules;
+pub mod sync;
+pub mod views;
+
+use kernel::SharedClock;
+use sea_orm::DatabaseConnection;
+
+pub use error::ProgressError;
+pub use graphql::{ProgressMutation, ProgressQuery};
+
+/// The progress service: cheap to clone, registered once in the GraphQL schema data.
+#[derive(Clone, Debug)]
+pub struct Progress {
+    /// The database.
+    pub db: DatabaseConnection,
+    /// The clock.
+    pub clock: SharedClock,
+}
+
+impl Progress {
+    /// A service over `db`.
+    pub fn new(db: DatabaseConnection, clock: SharedClock) -> Self {
+        Progress { db, clock }
+    }
+}

@@ -1,0 +1,932 @@
+//! Progress from the outside: phone sync (replays, order, devices, bad events), lesson and
+//! course completion, JP credited once in the right WIB year, external JP, the recompute after a
+//! rule change, and who may see whose JP.
+
+use chrono::{DateTime, Duration, Utc};
+use lms_tests::{TestApp, error_code};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+const CREATE: &str = "mutation($i: CreateCourseInput!) { createCourse(input: $i) { id } }";
+const CREATE_MODULE: &str =
+    "mutation($c: ID!, $i: CreateModuleInput!) { createModule(courseId: $c, input: $i) { id } }";
+const CREATE_LESSON: &str =
+    "mutation($m: ID!, $i: CreateLessonInput!) { createLesson(moduleId: $m, input: $i) { id } }";
+const SUBMIT: &str = "mutation($id: ID!) { submitCourseForReview(id: $id) { state } }";
+const APPROVE: &str = "mutation($id: ID!) { approveCourse(id: $id) { state } }";
+const CREATE_COHORT: &str =
+    "mutation($c: ID!, $i: CreateCohortInput!) { createCohort(courseId: $c, input: $i) { id } }";
+const ENROLL: &str = "mutation($c: ID!) { enroll(cohortId: $c) { id state } }";
+const SYNC: &str = "mutation($e: [ProgressEventInput!]!) { syncProgress(events: $e) { accepted rejected results { clientEventId status duplicate reason } lessons { lessonId kind watchedSeconds share pagesViewed resumePosition resumeAt completed completedAt } enrollments { enrollmentId percent requiredDone requiredTotal nextLessonId lastActivityAt completed completedAt } } }";
+const PERSON_JP: &str = "query($p: ID!, $y: Int) { personJp(personId: $p, year: $y) { year total target remaining entries { jp source year courseTitle description earnedAt } } }";
+const BELOW: &str = "query($y: Int, $u: ID, $first: Int, $after: String) { jpBelowTarget(year: $y, unitId: $u, first: $first, after: $after) { edges { cursor node { personId name unitName total missing } } pageInfo { hasNextPage endCursor } } }";
+const EXTERNAL: &str = "mutation($i: RecordExternalJpInput!) { recordExternalJp(input: $i) { year total entries { jp source description } } }";
+const RECOMPUTE: &str = "mutation($c: ID!) { recomputeCompletions(courseId: $c) { enrollments lessonsCompleted enrollmentsCompleted } }";
+const MY_LEARNING: &str = "query { myLearning { items { courseTitle percent nextLessonTitle completed overdue canLearn } jp { year total target remaining entries { jp courseTitle } } } }";
+const UNIT_COMPLETION: &str = "query($c: ID!, $u: ID) { unitCompletion(courseId: $c, unitId: $u) { unitName enrolled completed percent } }";
+
+/// A lesson to create: (title, kind, required, threshold, material: (duration_ms, page_count)).
+struct Spec {
+    title: &'static str,
+    kind: &'static str,
+    required: bool,
+    threshold: Option<f64>,
+    duration_ms: Option<i64>,
+    pages: Option<i32>,
+}
+
+fn text(title: &'static str) -> Spec {
+    Spec {
+        title,
+        kind: "TEXT",
+        required: true,
+        threshold: None,
+        duration_ms: None,
+        pages: None,
+    }
+}
+
+fn video(title: &'static str, seconds: i64, threshold: f64) -> Spec {
+    Spec {
+        title,
+        kind: "VIDEO",
+        required: true,
+        threshold: Some(threshold),
+        duration_ms: Some(seconds * 1000),
+        pages: None,
+    }
+}
+
+fn document(title: &'static str, pages: i32, threshold: f64) -> Spec {
+    Spec {
+        title,
+        kind: "DOCUMENT",
+        required: true,
+        threshold: Some(threshold),
+        duration_ms: None,
+        pages: Some(pages),
+    }
+}
+
+struct Course {
+    id: String,
+    cohort: String,
+    lessons: Vec<String>,
+}
+
+fn s(v: &Value) -> String {
+    v.as_str()
+        .unwrap_or_else(|| panic!("a string, got {v}"))
+        .to_owned()
+}
+
+/// A material row, as if uploaded and processed, so tests need no media files.
+async fn material(app: &TestApp, course: &str, lesson: &str, trainer: &str, spec: &Spec) {
+    use course::entity::{lesson as lesson_e, material as material_e};
+    let db = &app.server.state.db;
+    let now = Utc::now();
+    let id = kernel::new_id();
+    let course_id = Uuid::parse_str(course).unwrap();
+    let lesson_id = Uuid::parse_str(lesson).unwrap();
+    let is_video = spec.kind == "VIDEO";
+    material_e::ActiveModel {
+        id: Set(id),
+        course_id: Set(course_id),
+        lesson_id: Set(Some(lesson_id)),
+        kind: Set(if is_video { "video" } else { "document" }.into()),
+        object_key: Set(format!("courses/{course}/materials/{id}/file")),
+        file_name: Set(if is_video { "kuliah.mp4" } else { "modul.pdf" }.into()),
+        content_type: Set(if is_video {
+            "video/mp4"
+        } else {
+            "application/pdf"
+        }
+        .into()),
+        size_bytes: Set(1024),
+        sha256: Set("0".repeat(64)),
+        state: Set("ready".into()),
+        failure_reason: Set(None),
+        duration_ms: Set(spec.duration_ms),
+        width: Set(None),
+        height: Set(None),
+        page_count: Set(spec.pages),
+        renditions: Set(None),
+        poster_key: Set(None),
+        created_by: Set(Uuid::parse_str(trainer).unwrap()),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await
+    .unwrap();
+    let l = lesson_e::Entity::find_by_id(lesson_id)
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut am: lesson_e::ActiveModel = l.into();
+    am.material_id = Set(Some(id));
+    am.update(db).await.unwrap();
+}
+
+/// A published course with `jp` approved JP, the given lessons in one module, and an open
+/// cohort.
+async fn course(app: &TestApp, admin: &str, code: &str, jp: i32, specs: &[Spec]) -> Course {
+    let (trainer_id, trainer) = app
+        .signed_in(
+            admin,
+            &format!("trainer-{code}@bkpsdm.go.id"),
+            &["TRAINER"],
+            None,
+        )
+        .await;
+    let id = s(&app
+        .ok(
+            Some(&trainer),
+            CREATE,
+            json!({"i": {"code": code, "title": format!("Kursus {code}"), "competencyType": "TECHNICAL", "jpCredit": jp}}),
+        )
+        .await["createCourse"]["id"]);
+    let module = s(&app
+        .ok(
+            Some(&trainer),
+            CREATE_MODULE,
+            json!({"c": id, "i": {"title": "Modul 1"}}),
+        )
+        .await["createModule"]["id"]);
+    let mut lessons = Vec::new();
+    for spec in specs {
+        let mut input = json!({"title": spec.title, "kind": spec.kind, "required": spec.required});
+        if spec.kind == "TEXT" {
+            input["body"] = json!(format!("# {}\n\nIsi.", spec.title));
+        }
+        if let Some(t) = spec.threshold {
+            input["completionThreshold"] = json!(t);
+        }
+        let l = s(&app
+            .ok(
+                Some(&trainer),
+                CREATE_LESSON,
+                json!({"m": module, "i": input}),
+            )
+            .await["createLesson"]["id"]);
+        if spec.kind != "TEXT" {
+            material(app, &id, &l, &trainer_id, spec).await;
+        }
+        lessons.push(l);
+    }
+    app.ok(Some(&trainer), SUBMIT, json!({"id": id})).await;
+    app.ok(Some(admin), APPROVE, json!({"id": id})).await;
+    let cohort = s(&app
+        .ok(
+            Some(admin),
+            CREATE_COHORT,
+            json!({"c": id, "i": {"name": format!("Angkatan {code}")}}),
+        )
+        .await["createCohort"]["id"]);
+    Course {
+        id,
+        cohort,
+        lessons,
+    }
+}
+
+async fn enroll(app: &TestApp, token: &str, c: &Course) {
+    let d = app.ok(Some(token), ENROLL, json!({"c": c.cohort})).await;
+    assert_eq!(d["enroll"]["state"], "ACTIVE", "{d}");
+}
+
+fn at(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+fn iso(t: DateTime<Utc>) -> String {
+    t.to_rfc3339()
+}
+
+/// An event: `kind` on `lesson` at `t`, with extra fields.
+fn ev(lesson: &str, kind: &str, t: DateTime<Utc>, extra: Value) -> Value {
+    let mut e = json!({"clientEventId": Uuid::new_v4().to_string(), "lessonId": lesson, "kind": kind, "occurredAt": iso(t)});
+    if let (Some(obj), Some(more)) = (e.as_object_mut(), extra.as_object()) {
+        for (k, v) in more {
+            obj.insert(k.clone(), v.clone());
+        }
+    }
+    e
+}
+
+fn played(lesson: &str, t: DateTime<Utc>, from: f64, to: f64) -> Value {
+    ev(
+        lesson,
+        "PLAYED",
+        t,
+        json!({"fromSeconds": from, "toSeconds": to}),
+    )
+}
+
+fn page(lesson: &str, t: DateTime<Utc>, p: i32) -> Value {
+    ev(lesson, "PAGE_VIEWED", t, json!({"page": p}))
+}
+
+async fn sync(app: &TestApp, token: &str, events: &[Value]) -> Value {
+    app.ok(Some(token), SYNC, json!({"e": events})).await["syncProgress"].clone()
+}
+
+fn lesson_state<'a>(out: &'a Value, lesson: &str) -> &'a Value {
+    out["lessons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["lessonId"] == lesson)
+        .unwrap_or_else(|| panic!("no state for {lesson} in {out}"))
+}
+
+async fn ledger_rows(app: &TestApp) -> Vec<progress::entity::jp_ledger::Model> {
+    progress::entity::jp_ledger::Entity::find()
+        .all(&app.server.state.db)
+        .await
+        .unwrap()
+}
+
+/// Whole seconds: what both databases store exactly.
+fn hours_ago(h: i64) -> DateTime<Utc> {
+    use chrono::SubsecRound;
+    (Utc::now() - Duration::hours(h)).trunc_subsecs(0)
+}
+
+#[tokio::test]
+async fn replaying_the_same_batch_three_times_counts_it_once() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let c = course(
+        &app,
+        &admin,
+        "replay",
+        4,
+        &[text("Pengantar"), document("Modul", 4, 0.5)],
+    )
+    .await;
+    let (_, learner) = app
+        .signed_in(&admin, "asn@dinkes.go.id", &["LEARNER"], None)
+        .await;
+    enroll(&app, &learner, &c).await;
+    let t0 = hours_ago(5);
+    let batch = vec![
+        ev(&c.lessons[0], "OPENED", t0, json!({})),
+        page(&c.lessons[1], t0 + Duration::minutes(1), 1),
+        page(&c.lessons[1], t0 + Duration::minutes(2), 3),
+    ];
+    let first = sync(&app, &learner, &batch).await;
+    assert_eq!(first["accepted"], 3);
+    assert!(
+        first["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["status"] == "ACCEPTED" && r["duplicate"] == false)
+    );
+    assert_eq!(first["enrollments"][0]["completed"], true);
+    assert_eq!(first["enrollments"][0]["percent"], 100.0);
+    for _ in 0..2 {
+        let again = sync(&app, &learner, &batch).await;
+        assert!(
+            again["results"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|r| r["status"] == "ACCEPTED" && r["duplicate"] == true),
+            "{again}"
+        );
+        assert_eq!(again["lessons"], first["lessons"]);
+        assert_eq!(
+            again["enrollments"][0]["completedAt"],
+            first["enrollments"][0]["completedAt"]
+        );
+    }
+    let events = progress::entity::progress_event::Entity::find()
+        .count(&app.server.state.db)
+        .await
+        .unwrap();
+    assert_eq!(events, 3);
+    let rows = ledger_rows(&app).await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].jp, 4);
+    // The completion time is that of the completing event, not the server's clock.
+    assert_eq!(
+        at(&s(&first["enrollments"][0]["completedAt"])),
+        t0 + Duration::minutes(2)
+    );
+}
+
+#[tokio::test]
+async fn the_same_events_in_reverse_order_give_the_same_state() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let c = course(
+        &app,
+        &admin,
+        "reverse",
+        2,
+        &[
+            video("Kuliah", 300, 0.8),
+            document("Modul", 5, 0.6),
+            text("Penutup"),
+        ],
+    )
+    .await;
+    let (_, a) = app
+        .signed_in(&admin, "a@dinkes.go.id", &["LEARNER"], None)
+        .await;
+    let (_, b) = app
+        .signed_in(&admin, "b@dinkes.go.id", &["LEARNER"], None)
+        .await;
+    enroll(&app, &a, &c).await;
+    enroll(&app, &b, &c).await;
+    let t0 = hours_ago(30);
+    let m = |n| t0 + Duration::minutes(n);
+    let (v, d, t) = (&c.lessons[0], &c.lessons[1], &c.lessons[2]);
+    let events = vec![
+        played(v, m(1), 0.0, 100.0),
+        played(v, m(2), 80.0, 180.0),
+        ev(v, "POSITION", m(3), json!({"positionSeconds": 180.0})),
+        played(v, m(4), 180.0, 250.0),
+        page(d, m(5), 1),
+        page(d, m(6), 2),
+        page(d, m(7), 2),
+        page(d, m(8), 4),
+        ev(t, "OPENED", m(9), json!({})),
+        played(v, m(10), 250.0, 260.0),
+    ];
+    let forward = sync(&app, &a, &events).await;
+    // B sends the same events newest first, one per call, as a phone coming back online might.
+    let mut backward = Value::Null;
+    for e in events.iter().rev() {
+        backward = sync(&app, &b, std::slice::from_ref(e)).await;
+    }
+    let final_b = sync(&app, &b, &events).await;
+    for lesson in [v, d, t] {
+        let fa = lesson_state(&forward, lesson);
+        let fb = lesson_state(&final_b, lesson);
+        for field in [
+            "watchedSeconds",
+            "pagesViewed",
+            "resumePosition",
+            "resumeAt",
+            "completed",
+            "completedAt",
+        ] {
+            assert_eq!(fa[field], fb[field], "{field} of {lesson}");
+        }
+    }
+    assert_eq!(lesson_state(&forward, v)["watchedSeconds"], 260.0);
+    assert_eq!(at(&s(&lesson_state(&forward, v)["completedAt"])), m(4));
+    assert_eq!(at(&s(&lesson_state(&forward, d)["completedAt"])), m(8));
+    let (ea, eb) = (&forward["enrollments"][0], &backward["enrollments"][0]);
+    for field in [
+        "percent",
+        "requiredDone",
+        "completed",
+        "completedAt",
+        "lastActivityAt",
+    ] {
+        assert_eq!(ea[field], eb[field], "{field}");
+    }
+    assert_eq!(at(&s(&ea["completedAt"])), m(9));
+}
+
+#[tokio::test]
+async fn events_after_completion_keep_the_completion_and_the_single_credit() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let c = course(&app, &admin, "after", 3, &[video("Kuliah", 100, 0.9)]).await;
+    let (_, learner) = app
+        .signed_in(&admin, "asn@dinkes.go.id", &["LEARNER"], None)
+        .await;
+    enroll(&app, &learner, &c).await;
+    let l = &c.lessons[0];
+    let t0 = hours_ago(10);
+    let done = sync(&app, &learner, &[played(l, t0, 0.0, 100.0)]).await;
+    assert_eq!(done["enrollments"][0]["completed"], true);
+    let completed_at = done["enrollments"][0]["completedAt"].clone();
+    // Later viewing, a rewind and an older position from a slow phone.
+    let later = sync(
+        &app,
+        &learner,
+        &[
+            played(l, t0 + Duration::hours(2), 10.0, 20.0),
+            ev(
+                l,
+                "POSITION",
+                t0 + Duration::hours(3),
+                json!({"positionSeconds": 5.0}),
+            ),
+            ev(
+                l,
+                "POSITION",
+                t0 - Duration::hours(1),
+                json!({"positionSeconds": 90.0}),
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(later["accepted"], 3);
+    let state = lesson_state(&later, l);
+    assert_eq!(state["completed"], true);
+    assert_eq!(state["resumePosition"], 5.0);
+    assert_eq!(later["enrollments"][0]["completed"], true);
+    assert_eq!(later["enrollments"][0]["completedAt"], completed_at);
+    assert_eq!(ledger_rows(&app).await.len(), 1);
+}
+
+#[tokio::test]
+async fn two_devices_interleaving_merge_what_was_played_and_resume_at_the_latest() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let c = course(&app, &admin, "devices", 2, &[video("Kuliah", 600, 0.9)]).await;
+    let (_, learner) = app
+        .signed_in(&admin, "asn@dinkes.go.id", &["LEARNER"], None)
+        .await;
+    enroll(&app, &learner, &c).await;
+    let l = &c.lessons[0];
+    let t0 = hours_ago(3);
+    let m = |n| t0 + Duration::minutes(n);
+    // The phone plays 0-200 and 400-500; the laptop 150-300; each syncs what it has, late.
+    let laptop = [
+        played(l, m(10), 150.0, 300.0),
+        ev(l, "POSITION", m(11), json!({"positionSeconds": 300.0})),
+    ];
+    let phone = [
+        played(l, m(1), 0.0, 200.0),
+        played(l, m(20), 400.0, 500.0),
+        ev(l, "POSITION", m(5), json!({"positionSeconds": 200.0})),
+    ];
+    sync(&app, &learner, &laptop[..1]).await;
+    sync(&app, &learner, &phone[..2]).await;
+    sync(&app, &learner, &laptop[1..]).await;
+    let out = sync(&app, &learner, &phone[2..]).await;
+    let state = lesson_state(&out, l);
+    assert_eq!(state["watchedSeconds"], 400.0);
+    assert_eq!(
+        state["resumePosition"], 500.0,
+        "the latest report wins: {state}"
+    );
+    assert_eq!(at(&s(&state["resumeAt"])), m(20));
+    assert_eq!(state["completed"], false);
+}
+
+#[tokio::test]
+async fn skipping_to_the_end_of_a_video_does_not_complete_it() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let c = course(&app, &admin, "skip", 2, &[video("Kuliah", 600, 0.9)]).await;
+    let (_, learner) = app
+        .signed_in(&admin, "asn@dinkes.go.id", &["LEARNER"], None)
+        .await;
+    enroll(&app, &learner, &c).await;
+    let l = &c.lessons[0];
+    let t0 = hours_ago(2);
+    let out = sync(
+        &app,
+        &learner,
+        &[
+            played(l, t0, 0.0, 10.0),
+            ev(
+                l,
+                "POSITION",
+                t0 + Duration::seconds(20),
+                json!({"positionSeconds": 590.0}),
+            ),
+            played(l, t0 + Duration::seconds(30), 590.0, 600.0),
+            ev(l, "MARKED_DONE", t0 + Duration::seconds(40), json!({})),
+        ],
+    )
+    .await;
+    let state = lesson_state(&out, l);
+    assert_eq!(state["watchedSeconds"], 20.0);
+    assert_eq!(state["completed"], false);
+    assert_eq!(out["results"][3]["reason"], "MANUAL_COMPLETION_NOT_ALLOWED");
+    assert_eq!(out["enrollments"][0]["percent"], 0.0);
+    assert_eq!(out["enrollments"][0]["nextLessonId"], l.as_str());
+    let out = sync(
+        &app,
+        &learner,
+        &[played(l, t0 + Duration::minutes(5), 10.0, 540.0)],
+    )
+    .await;
+    assert_eq!(lesson_state(&out, l)["completed"], true);
+    assert_eq!(out["enrollments"][0]["completed"], true);
+    assert_eq!(out["enrollments"][0]["nextLessonId"], Value::Null);
+}
+
+#[tokio::test]
+async fn jp_is_credited_once_in_the_wib_year_of_the_completing_event() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let c = course(&app, &admin, "tahun", 6, &[text("Materi")]).await;
+    let (a_id, a) = app
+        .signed_in(&admin, "a@dinkes.go.id", &["LEARNER"], None)
+        .await;
+    let (b_id, b) = app
+        .signed_in(&admin, "b@dinkes.go.id", &["LEARNER"], None)
+        .await;
+    enroll(&app, &a, &c).await;
+    enroll(&app, &b, &c).await;
+    // 23:30 on 31 December WIB, and 00:30 on 1 January WIB (still 31 December in UTC).
+    let before = at("2025-12-31T16:30:00Z");
+    let after = at("2025-12-31T17:30:00Z");
+    sync(&app, &a, &[ev(&c.lessons[0], "OPENED", before, json!({}))]).await;
+    sync(
+        &app,
+        &b,
+        &[ev(&c.lessons[0], "MARKED_DONE", after, json!({}))],
+    )
+    .await;
+    // More events and a replay do not credit again.
+    sync(
+        &app,
+        &a,
+        &[ev(
+            &c.lessons[0],
+            "OPENED",
+            before + Duration::days(3),
+            json!({}),
+        )],
+    )
+    .await;
+    let rows = ledger_rows(&app).await;
+    assert_eq!(rows.len(), 2);
+    let jp_a = app
+        .ok(Some(&a), PERSON_JP, json!({"p": a_id, "y": 2025}))
+        .await["personJp"]
+        .clone();
+    assert_eq!(jp_a["total"], 6);
+    assert_eq!(jp_a["entries"][0]["source"], "COURSE");
+    assert_eq!(jp_a["entries"][0]["courseTitle"], "Kursus tahun");
+    let a_2026 = app
+        .ok(Some(&a), PERSON_JP, json!({"p": a_id, "y": 2026}))
+        .await;
+    assert_eq!(a_2026["personJp"]["total"], 0);
+    let jp_b = app
+        .ok(Some(&admin), PERSON_JP, json!({"p": b_id, "y": 2026}))
+        .await;
+    assert_eq!(jp_b["personJp"]["total"], 6);
+    assert_eq!(jp_b["personJp"]["entries"][0]["year"], 2026);
+    let b_2025 = app
+        .ok(Some(&admin), PERSON_JP, json!({"p": b_id, "y": 2025}))
+        .await;
+    assert_eq!(b_2025["personJp"]["total"], 0);
+    // Learners see only their own JP.
+    let r = app.gql(Some(&a), PERSON_JP, json!({"p": b_id})).await;
+    assert_eq!(error_code(&r).as_deref(), Some("FORBIDDEN"));
+}
+
+#[tokio::test]
+async fn bad_events_are_rejected_one_by_one_and_nothing_is_lost() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let c = course(
+        &app,
+        &admin,
+        "valid",
+        2,
+        &[video("Kuliah", 100, 0.9), document("Modul", 3, 1.0)],
+    )
+    .await;
+    let other = course(&app, &admin, "lain", 2, &[text("Lain")]).await;
+    let (_, learner) = app
+        .signed_in(&admin, "asn@dinkes.go.id", &["LEARNER"], None)
+        .await;
+    enroll(&app, &learner, &c).await;
+    let (v, d) = (&c.lessons[0], &c.lessons[1]);
+    let t0 = hours_ago(1);
+    let good = played(v, t0, 0.0, 30.0);
+    let mut dup = played(v, t0, 30.0, 40.0);
+    dup["clientEventId"] = good["clientEventId"].clone();
+    let batch = vec![
+        good,
+        ev(&other.lessons[0], "OPENED", t0, json!({})),
+        ev(&Uuid::new_v4().to_string(), "OPENED", t0, json!({})),
+        played(v, t0, -5.0, 10.0),
+        played(v, t0, 50.0, 40.0),
+        played(v, t0, 50.0, 150.0),
+        page(d, t0, 4),
+        page(d, t0, 0),
+        ev(d, "OPENED", Utc::now() + Duration::minutes(30), json!({})),
+        dup,
+        page(v, t0, 1),
+        ev(v, "PLAYED", t0, json!({"fromSeconds": 1.0})),
+        ev(d, "OPENED", t0, json!({"clientEventId": "not-a-uuid"})),
+        page(d, t0, 2),
+    ];
+    let out = sync(&app, &learner, &batch).await;
+    let reasons: Vec<Value> = out["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["reason"].clone())
+        .collect();
+    assert_eq!(
+        reasons,
+        vec![
+            Value::Null,
+            json!("NOT_ENROLLED"),
+            json!("UNKNOWN_LESSON"),
+            json!("SEGMENT_OUT_OF_RANGE"),
+            json!("SEGMENT_OUT_OF_RANGE"),
+            json!("SEGMENT_OUT_OF_RANGE"),
+            json!("BAD_PAGE"),
+            json!("BAD_PAGE"),
+            json!("FUTURE_TIME"),
+            json!("DUPLICATE_IN_BATCH"),
+            json!("WRONG_LESSON_KIND"),
+            json!("MISSING_FIELD"),
+            json!("INVALID_ID"),
+            Value::Null,
+        ]
+    );
+    assert_eq!(out["accepted"], 2);
+    assert_eq!(out["rejected"], 12);
+    assert_eq!(lesson_state(&out, v)["watchedSeconds"], 30.0);
+    assert_eq!(lesson_state(&out, d)["pagesViewed"], json!([2]));
+    // Nothing was counted for the rejected events.
+    let stored = progress::entity::progress_event::Entity::find()
+        .count(&app.server.state.db)
+        .await
+        .unwrap();
+    assert_eq!(stored, 2);
+    // A batch over the limit is refused whole.
+    let big: Vec<Value> = (0..501).map(|i| page(d, t0, 1 + i % 3)).collect();
+    let r = app.gql(Some(&learner), SYNC, json!({"e": big})).await;
+    assert_eq!(error_code(&r).as_deref(), Some("BAD_USER_INPUT"));
+    // 500 is fine.
+    let most: Vec<Value> = (0..500).map(|i| page(d, t0, 1 + i % 3)).collect();
+    let out = sync(&app, &learner, &most).await;
+    assert_eq!(out["accepted"], 500);
+    assert_eq!(lesson_state(&out, d)["completed"], true);
+    let r = app.gql(None, SYNC, json!({"e": []})).await;
+    assert_eq!(error_code(&r).as_deref(), Some("UNAUTHENTICATED"));
+}
+
+#[tokio::test]
+async fn recompute_completes_enrollments_under_changed_rules_and_is_audited() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let c = course(&app, &admin, "ulang", 5, &[document("Modul", 4, 1.0)]).await;
+    let (_, learner) = app
+        .signed_in(&admin, "asn@dinkes.go.id", &["LEARNER"], None)
+        .await;
+    enroll(&app, &learner, &c).await;
+    let d = &c.lessons[0];
+    let t0 = hours_ago(48);
+    let out = sync(
+        &app,
+        &learner,
+        &[page(d, t0, 1), page(d, t0 + Duration::minutes(1), 2)],
+    )
+    .await;
+    assert_eq!(lesson_state(&out, d)["completed"], false);
+    // The owner lowers the threshold to half the pages.
+    {
+        use course::entity::lesson as lesson_e;
+        let db = &app.server.state.db;
+        let l = lesson_e::Entity::find_by_id(Uuid::parse_str(d).unwrap())
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap();
+        let mut am: lesson_e::ActiveModel = l.into();
+        am.completion_threshold = Set(0.5);
+        am.update(db).await.unwrap();
+    }
+    let r = app.gql(Some(&learner), RECOMPUTE, json!({"c": c.id})).await;
+    assert_eq!(error_code(&r).as_deref(), Some("FORBIDDEN"));
+    let done =
+        app.ok(Some(&admin), RECOMPUTE, json!({"c": c.id})).await["recomputeCompletions"].clone();
+    assert_eq!(
+        done,
+        json!({"enrollments": 1, "lessonsCompleted": 1, "enrollmentsCompleted": 1})
+    );
+    let again =
+        app.ok(Some(&admin), RECOMPUTE, json!({"c": c.id})).await["recomputeCompletions"].clone();
+    assert_eq!(again["enrollmentsCompleted"], 0);
+    let rows = ledger_rows(&app).await;
+    assert_eq!(rows.len(), 1);
+    // Completed when the second page was seen, not when the admin recomputed.
+    assert_eq!(rows[0].earned_at, t0 + Duration::minutes(1));
+    let audits = identity::entity::audit_log::Entity::find()
+        .filter(identity::entity::audit_log::Column::Action.eq("progress.recompute_completions"))
+        .count(&app.server.state.db)
+        .await
+        .unwrap();
+    assert_eq!(audits, 2);
+}
+
+#[tokio::test]
+async fn unit_admins_see_and_record_jp_only_in_their_subtree() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let city = app.unit(&admin, "PEMKOT", None).await;
+    let dinkes = app.unit(&admin, "DINKES", Some(&city)).await;
+    let pkm = app.unit(&admin, "PKM-CIPUTAT", Some(&dinkes)).await;
+    let disdik = app.unit(&admin, "DISDIK", Some(&city)).await;
+    let (_, coordinator) = app
+        .signed_in(
+            &admin,
+            "koordinator@dinkes.go.id",
+            &["UNIT_ADMIN"],
+            Some(&dinkes),
+        )
+        .await;
+    let (nurse_id, nurse) = app
+        .signed_in(&admin, "perawat@pkm.go.id", &["LEARNER"], Some(&pkm))
+        .await;
+    let (doctor_id, _) = app
+        .signed_in(&admin, "dokter@dinkes.go.id", &["LEARNER"], Some(&dinkes))
+        .await;
+    let (teacher_id, _) = app
+        .signed_in(&admin, "guru@disdik.go.id", &["LEARNER"], Some(&disdik))
+        .await;
+    let year = kernel::time::wib_year(Utc::now());
+    let earned = iso(Utc::now() - Duration::minutes(10));
+    let record = |p: &str, jp: i32| json!({"i": {"personId": p, "jp": jp, "earnedAt": earned, "description": "Diklat PIM IV (luar platform)"}});
+    // The doctor reaches the target with external JP, the nurse gets part of it.
+    let d = app
+        .ok(Some(&coordinator), EXTERNAL, record(&doctor_id, 20))
+        .await;
+    assert_eq!(d["recordExternalJp"]["total"], 20);
+    assert_eq!(d["recordExternalJp"]["entries"][0]["source"], "EXTERNAL");
+    app.ok(Some(&admin), EXTERNAL, record(&nurse_id, 8)).await;
+    let r = app
+        .gql(Some(&coordinator), EXTERNAL, record(&teacher_id, 5))
+        .await;
+    assert_eq!(error_code(&r).as_deref(), Some("FORBIDDEN"));
+    let r = app.gql(Some(&nurse), EXTERNAL, record(&nurse_id, 5)).await;
+    assert_eq!(error_code(&r).as_deref(), Some("FORBIDDEN"));
+    let r = app.gql(Some(&admin), EXTERNAL, record(&nurse_id, 0)).await;
+    assert_eq!(error_code(&r).as_deref(), Some("BAD_USER_INPUT"));
+    let audits = identity::entity::audit_log::Entity::find()
+        .filter(identity::entity::audit_log::Column::Action.eq("jp.record_external"))
+        .count(&app.server.state.db)
+        .await
+        .unwrap();
+    assert_eq!(audits, 2);
+
+    // personJp: in the subtree yes, outside no; the nurse sees her own.
+    let n = app
+        .ok(Some(&coordinator), PERSON_JP, json!({"p": nurse_id}))
+        .await;
+    assert_eq!(n["personJp"]["total"], 8);
+    assert_eq!(n["personJp"]["remaining"], 12);
+    assert_eq!(n["personJp"]["year"], year);
+    let r = app
+        .gql(Some(&coordinator), PERSON_JP, json!({"p": teacher_id}))
+        .await;
+    assert_eq!(error_code(&r).as_deref(), Some("FORBIDDEN"));
+    app.ok(Some(&nurse), PERSON_JP, json!({"p": nurse_id}))
+        .await;
+
+    // jpBelowTarget: the coordinator sees the nurse (and themself), not the doctor at 20 JP,
+    // nor the teacher of another office.
+    let below = app.ok(Some(&coordinator), BELOW, json!({})).await["jpBelowTarget"].clone();
+    let names: Vec<String> = below["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| s(&e["node"]["name"]))
+        .collect();
+    assert!(
+        names.contains(&"Person perawat@pkm.go.id".to_owned()),
+        "{names:?}"
+    );
+    assert!(
+        !names
+            .iter()
+            .any(|n| n.contains("dokter") || n.contains("guru")),
+        "{names:?}"
+    );
+    let nurse_row = below["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["node"]["personId"] == nurse_id.as_str())
+        .unwrap();
+    assert_eq!(nurse_row["node"]["total"], 8);
+    assert_eq!(nurse_row["node"]["missing"], 12);
+    let r = app
+        .gql(Some(&coordinator), BELOW, json!({"u": disdik}))
+        .await;
+    assert_eq!(error_code(&r).as_deref(), Some("FORBIDDEN"));
+    let r = app.gql(Some(&nurse), BELOW, json!({})).await;
+    assert_eq!(error_code(&r).as_deref(), Some("FORBIDDEN"));
+    // The admin sees everyone below the target, page by page.
+    let mut seen = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = app
+            .ok(
+                Some(&admin),
+                BELOW,
+                json!({"first": 1, "after": after, "y": year}),
+            )
+            .await["jpBelowTarget"]
+            .clone();
+        for e in page["edges"].as_array().unwrap() {
+            seen.push(s(&e["node"]["personId"]));
+        }
+        if page["pageInfo"]["hasNextPage"] != true {
+            break;
+        }
+        after = Some(s(&page["pageInfo"]["endCursor"]));
+    }
+    assert!(seen.contains(&nurse_id) && seen.contains(&teacher_id));
+    assert!(!seen.contains(&doctor_id));
+    let unique: std::collections::HashSet<_> = seen.iter().collect();
+    assert_eq!(unique.len(), seen.len());
+    // Last year the doctor was below the target too.
+    let last = app
+        .ok(Some(&admin), BELOW, json!({"y": year - 1, "u": dinkes}))
+        .await;
+    assert!(
+        last["jpBelowTarget"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["node"]["personId"] == doctor_id.as_str())
+    );
+}
+
+#[tokio::test]
+async fn the_dashboard_and_unit_completion_follow_progress() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let city = app.unit(&admin, "PEMKOT", None).await;
+    let dinkes = app.unit(&admin, "DINKES", Some(&city)).await;
+    let pkm = app.unit(&admin, "PKM", Some(&dinkes)).await;
+    let c = course(&app, &admin, "dasbor", 4, &[text("Satu"), text("Dua")]).await;
+    let (_, nurse) = app
+        .signed_in(&admin, "perawat@pkm.go.id", &["LEARNER"], Some(&pkm))
+        .await;
+    let (_, doctor) = app
+        .signed_in(&admin, "dokter@dinkes.go.id", &["LEARNER"], Some(&dinkes))
+        .await;
+    let (_, coordinator) = app
+        .signed_in(
+            &admin,
+            "koordinator@dinkes.go.id",
+            &["UNIT_ADMIN"],
+            Some(&dinkes),
+        )
+        .await;
+    enroll(&app, &nurse, &c).await;
+    enroll(&app, &doctor, &c).await;
+    let t0 = Utc::now() - Duration::minutes(30);
+    sync(&app, &doctor, &[ev(&c.lessons[0], "OPENED", t0, json!({}))]).await;
+    let my = app.ok(Some(&doctor), MY_LEARNING, json!({})).await["myLearning"].clone();
+    assert_eq!(my["items"][0]["courseTitle"], "Kursus dasbor");
+    assert_eq!(my["items"][0]["percent"], 50.0);
+    assert_eq!(my["items"][0]["nextLessonTitle"], "Dua");
+    assert_eq!(my["items"][0]["completed"], false);
+    assert_eq!(my["jp"]["total"], 0);
+    assert_eq!(my["jp"]["target"], 20);
+    sync(
+        &app,
+        &nurse,
+        &[
+            ev(&c.lessons[0], "OPENED", t0, json!({})),
+            ev(&c.lessons[1], "OPENED", t0, json!({})),
+        ],
+    )
+    .await;
+    let my = app.ok(Some(&nurse), MY_LEARNING, json!({})).await["myLearning"].clone();
+    assert_eq!(my["items"][0]["completed"], true);
+    assert_eq!(my["jp"]["total"], 4);
+    assert_eq!(my["jp"]["remaining"], 16);
+    assert_eq!(my["jp"]["entries"][0]["courseTitle"], "Kursus dasbor");
+
+    let rows = app
+        .ok(Some(&coordinator), UNIT_COMPLETION, json!({"c": c.id}))
+        .await["unitCompletion"]
+        .clone();
+    assert_eq!(
+        rows,
+        json!([
+            {"unitName": "Unit DINKES", "enrolled": 2, "completed": 1, "percent": 50.0},
+            {"unitName": "Unit PKM", "enrolled": 1, "completed": 1, "percent": 100.0},
+        ])
+    );
+    let top = app
+        .ok(Some(&admin), UNIT_COMPLETION, json!({"c": c.id}))
+        .await["unitCompletion"]
+        .clone();
+    assert_eq!(top[0]["unitName"], "Unit PEMKOT");
+    assert_eq!(top[0]["enrolled"], 2);
+    let r = app
+        .gql(
+            Some(&coordinator),
+            UNIT_COMPLETION,
+            json!({"c": c.id, "u": city}),
+        )
+        .await;
+    assert_eq!(error_code(&r).as_deref(), Some("FORBIDDEN"));
+}
