@@ -18,5 +18,6 @@ mod people;
 mod progress;
 mod roster;
 mod schema;
+mod statement_counts;
 mod storage;
 mod units;

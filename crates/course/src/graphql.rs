@@ -58,6 +58,9 @@ pub struct LessonsOf(pub Uuid);
 /// Key of [`CourseLoader`]: one module by id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ModuleById(pub Uuid);
+/// Key of [`CourseLoader`]: one course by id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CourseById(pub Uuid);
 
 /// Loads a course's owners, tags, modules and lessons in batches: one query per kind for
 /// everything a request asks at one level. Create one per request (never share its results
@@ -143,6 +146,31 @@ impl Loader<ModuleById> for CourseLoader {
             .map_err(|e| Arc::new(CourseError::Database(e)))?;
         Ok(rows.into_iter().map(|m| (ModuleById(m.id), m)).collect())
     }
+}
+
+impl Loader<CourseById> for CourseLoader {
+    type Value = course::Model;
+    type Error = Arc<CourseError>;
+
+    async fn load(
+        &self,
+        k: &[CourseById],
+    ) -> Result<HashMap<CourseById, Self::Value>, Self::Error> {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        let rows = course::Entity::find()
+            .filter(course::Column::Id.is_in(keys(k, |k| k.0)))
+            .all(&self.db)
+            .await
+            .map_err(|e| Arc::new(CourseError::Database(e)))?;
+        Ok(rows.into_iter().map(|c| (CourseById(c.id), c)).collect())
+    }
+}
+
+/// The course `id` for another crate's nested `course` field (a cohort's), through the
+/// request's [`CourseLoader`]: a list of cohorts costs one query for their courses. It checks
+/// no rights: the caller has already been allowed to see what the course hangs from.
+pub async fn course_by_id(ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<Option<Course>> {
+    Ok(load(ctx, CourseById(id)).await?.map(Course::new))
 }
 
 /// Loads through the request's [`CourseLoader`], or directly when none is attached (a schema

@@ -40,7 +40,11 @@ pub struct PersonById(pub Uuid);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct CohortById(pub Uuid);
 
-/// Loads the people and cohorts of enrollments in batches: a roster page costs one query for
+/// Key of [`EnrollmentLoader`]: the seats taken in a cohort.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SeatsTakenIn(pub Uuid);
+
+/// Loads the people and cohorts of enrollments, and the seats taken in cohorts, in batches: a roster page costs one query for
 /// its people. Create one per request.
 pub struct EnrollmentLoader {
     db: DatabaseConnection,
@@ -85,6 +89,21 @@ impl Loader<CohortById> for EnrollmentLoader {
             .await?
             .into_iter()
             .map(|c| (CohortById(c.id), c))
+            .collect())
+    }
+}
+
+impl Loader<SeatsTakenIn> for EnrollmentLoader {
+    type Value = u64;
+    type Error = std::sync::Arc<EnrollmentError>;
+
+    async fn load(&self, keys: &[SeatsTakenIn]) -> Result<HashMap<SeatsTakenIn, u64>, Self::Error> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let taken = crate::seats::taken_in(&self.db, &ids).await?;
+        // A cohort without active or completed enrollments has none taken.
+        Ok(keys
+            .iter()
+            .map(|k| (*k, taken.get(&k.0).copied().unwrap_or(0)))
             .collect())
     }
 }
@@ -184,11 +203,11 @@ impl Cohort {
     }
     /// The course this cohort takes.
     async fn course(&self, ctx: &Context<'_>) -> async_graphql::Result<course::graphql::Course> {
-        let db = &service_of(ctx)?.db;
-        course::access::find_course(db, self.0.course_id)
-            .await
-            .map(course::graphql::Course::new)
-            .gql()
+        course::graphql::course_by_id(ctx, self.0.course_id)
+            .await?
+            .ok_or_else(|| {
+                kernel::error::to_graphql(course::error::CourseError::NotFound("course"))
+            })
     }
     /// Self-enrollment opens (null: already open).
     async fn enroll_opens_at(&self) -> Option<DateTime<Utc>> {
@@ -214,9 +233,16 @@ impl Cohort {
     }
     /// Seats taken (active and completed enrollments).
     async fn seats_taken(&self, ctx: &Context<'_>) -> async_graphql::Result<u64> {
-        crate::seats::taken(&service_of(ctx)?.db, self.0.id)
-            .await
-            .gql()
+        match ctx.data_opt::<DataLoader<EnrollmentLoader>>() {
+            Some(l) => Ok(l
+                .load_one(SeatsTakenIn(self.0.id))
+                .await
+                .map_err(internal)?
+                .unwrap_or(0)),
+            None => crate::seats::taken(&service_of(ctx)?.db, self.0.id)
+                .await
+                .gql(),
+        }
     }
     /// Whether a learner could enroll themselves right now.
     async fn enrollment_open(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {

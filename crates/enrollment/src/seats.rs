@@ -2,6 +2,8 @@
 //! locks the cohort row (an UPDATE of its `updated_at`: a row lock on PostgreSQL, the write lock
 //! on SQLite), so two requests can never both take the last seat.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -44,6 +46,30 @@ pub async fn taken(conn: &impl ConnectionTrait, cohort_id: Uuid) -> Result<u64, 
         .filter(enrollment::Column::State.is_in([state::ACTIVE, state::COMPLETED]))
         .count(conn)
         .await?)
+}
+
+/// Seats taken in each of `cohort_ids`, in one query; cohorts without any are absent.
+///
+/// # Errors
+/// INTERNAL on database failure.
+pub async fn taken_in(
+    conn: &impl ConnectionTrait,
+    cohort_ids: &[Uuid],
+) -> Result<HashMap<Uuid, u64>, EnrollmentError> {
+    let rows: Vec<(Uuid, i64)> = enrollment::Entity::find()
+        .select_only()
+        .column(enrollment::Column::CohortId)
+        .column_as(enrollment::Column::Id.count(), "taken")
+        .filter(enrollment::Column::CohortId.is_in(cohort_ids.iter().copied()))
+        .filter(enrollment::Column::State.is_in([state::ACTIVE, state::COMPLETED]))
+        .group_by(enrollment::Column::CohortId)
+        .into_tuple()
+        .all(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(c, n)| (c, u64::try_from(n).unwrap_or(0)))
+        .collect())
 }
 
 /// Whether a locked cohort has a free seat.

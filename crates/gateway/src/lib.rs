@@ -55,6 +55,13 @@ pub struct AppState {
     pub config: Arc<Config>,
 }
 
+/// Called after every SQL statement the app's connection pool runs (a test counts them).
+///
+/// It sees statements of every service, inside transactions too (sea-orm hands the callback to
+/// the transactions and streams it opens). It does not see `BEGIN`/`COMMIT`/`ROLLBACK` nor
+/// `execute_unprepared` SQL, which sea-orm does not report.
+pub type StatementObserver = Arc<dyn Fn(&sea_orm::metric::Info<'_>) + Send + Sync>;
+
 /// Services that `build_state` can take from a caller instead of making (tests, benchmarks).
 #[derive(Clone, Default)]
 pub struct Overrides {
@@ -67,6 +74,8 @@ pub struct Overrides {
     /// Course media settings (default: production values); the public URL and the playlist
     /// key are always the server's own.
     pub course: Option<course::CourseSettings>,
+    /// Sees every SQL statement the app's database connection runs (tests count them).
+    pub statement_observer: Option<StatementObserver>,
 }
 
 /// Opens the database (migrating when configured), the object store and the services, and
@@ -89,7 +98,11 @@ pub async fn build_state(
         )
     })?;
     let keys = secrets::Keys::load(&config)?;
-    let db = db::connect(&config.effective_database_url(), config.db_max_connections).await?;
+    let mut db = db::connect(&config.effective_database_url(), config.db_max_connections).await?;
+    // Before the connection is cloned into services: every clone carries the callback.
+    if let Some(observer) = overrides.statement_observer.clone() {
+        db.set_metric_callback(move |info| observer(info));
+    }
     if config.migrate_on_start {
         migration::Migrator::up(&db, None)
             .await
