@@ -20,7 +20,7 @@ use kernel::{Actor, Role, Roles};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, Set,
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -488,7 +488,7 @@ impl Courses {
     /// NOT_FOUND; FORBIDDEN for non-editors; CONFLICT when the course is closed to the actor.
     pub async fn begin_edit(&self, actor: &Actor, course_id: Uuid) -> Result<Edit, CourseError> {
         let now = self.clock.now();
-        let tx = self.db.begin().await?;
+        let tx = kernel::db::begin_write(&self.db).await?;
         let course = lock_course(&tx, course_id, now).await?;
         let editor = editor(&tx, actor, &course).await?;
         require_open(actor, &course)?;
@@ -522,7 +522,7 @@ impl Courses {
         let tags = normalise_tags(&input.tags)?;
         let now = self.clock.now();
         let id = kernel::new_id();
-        let tx = self.db.begin().await?;
+        let tx = kernel::db::begin_write(&self.db).await?;
         let model = course::ActiveModel {
             id: Set(id),
             code: Set(code.as_str().to_owned()),
@@ -698,7 +698,7 @@ impl Courses {
         person_id: Uuid,
     ) -> Result<course::Model, CourseError> {
         let now = self.clock.now();
-        let tx = self.db.begin().await?;
+        let tx = kernel::db::begin_write(&self.db).await?;
         let course = lock_course(&tx, course_id, now).await?;
         let editor = editor(&tx, actor, &course).await?;
         let person = person::Entity::find_by_id(person_id)
@@ -763,7 +763,7 @@ impl Courses {
         person_id: Uuid,
     ) -> Result<course::Model, CourseError> {
         let now = self.clock.now();
-        let tx = self.db.begin().await?;
+        let tx = kernel::db::begin_write(&self.db).await?;
         let course = lock_course(&tx, course_id, now).await?;
         let editor = editor(&tx, actor, &course).await?;
         if !access::is_owner(&tx, course_id, Some(person_id)).await? {
@@ -855,7 +855,7 @@ impl Courses {
             return Err(CourseError::Forbidden);
         }
         let now = self.clock.now();
-        let tx = self.db.begin().await?;
+        let tx = kernel::db::begin_write(&self.db).await?;
         let current = lock_course(&tx, id, now).await?;
         if current.state != from.as_str() {
             return Err(CourseError::Conflict(format!(

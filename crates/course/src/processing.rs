@@ -24,7 +24,7 @@ use futures::StreamExt;
 use jobs::{HandlerError, JobHandler, JobQueue};
 use kernel::Actor;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -945,7 +945,7 @@ impl Courses {
             return Err(CourseError::Forbidden);
         }
         let now = self.clock.now();
-        let tx = self.db.begin().await?;
+        let tx = kernel::db::begin_write(&self.db).await?;
         let queued = material::Entity::update_many()
             .col_expr(material::Column::State, Expr::value("uploaded"))
             .col_expr(

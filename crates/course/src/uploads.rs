@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use kernel::Actor;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use storage::{CompletedPart, MAX_PART_NUMBER, MIN_PART_SIZE, PartInfo, StorageError};
@@ -331,7 +331,7 @@ impl Courses {
             completed_at: Set(None),
         };
         let saved = async {
-            let tx = self.db.begin().await?;
+            let tx = kernel::db::begin_write(&self.db).await?;
             let model = row.insert(&tx).await?;
             // The clean-up is due when the session expires; it does nothing if the session
             // was completed or aborted by then.

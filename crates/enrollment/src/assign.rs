@@ -14,7 +14,7 @@ use kernel::Actor;
 use sea_orm::sea_query::{Expr, ExprTrait, Func};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
-    QueryTrait, Set, TransactionTrait,
+    QueryTrait, Set,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -120,7 +120,7 @@ impl Enrollments {
     ) -> Result<AssignReport, EnrollmentError> {
         let now = self.clock.now();
         let created_by = actor.person_id;
-        let tx = self.db.begin().await?;
+        let tx = kernel::db::begin_write(&self.db).await?;
         let (scope, scope_unit_id) = scope_unit(&tx, actor).await?;
         let c = seats::lock_cohort(&tx, cohort_id, now).await?;
         crate::enroll::require_open_course(&tx, &c).await?;
@@ -346,7 +346,7 @@ impl Enrollments {
         id: Uuid,
     ) -> Result<assignment_rule::Model, EnrollmentError> {
         let now = self.clock.now();
-        let tx = self.db.begin().await?;
+        let tx = kernel::db::begin_write(&self.db).await?;
         let r = assignment_rule::Entity::find_by_id(id)
             .one(&tx)
             .await?

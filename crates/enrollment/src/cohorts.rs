@@ -6,7 +6,6 @@ use kernel::Actor;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
-    TransactionTrait,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -177,7 +176,7 @@ impl Enrollments {
             archived_at: None,
         };
         validate(&model)?;
-        let tx = self.db.begin().await?;
+        let tx = kernel::db::begin_write(&self.db).await?;
         let am: cohort::ActiveModel = model.into();
         let model = am.insert(&tx).await?;
         identity::audit::record(
@@ -207,7 +206,7 @@ impl Enrollments {
         changes: CohortChanges,
     ) -> Result<cohort::Model, EnrollmentError> {
         let now = self.clock.now();
-        let tx = self.db.begin().await?;
+        let tx = kernel::db::begin_write(&self.db).await?;
         // Lock first: a capacity change and a seat taken at the same moment must not interleave.
         let current = seats::lock_cohort(&tx, id, now).await?;
         let course = course::access::find_course(&tx, current.course_id).await?;

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use kernel::Actor;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, TransactionTrait,
+    QuerySelect, Set,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -114,7 +114,7 @@ impl Enrollments {
     ) -> Result<enrollment::Model, EnrollmentError> {
         let person_id = actor.person_id.ok_or(EnrollmentError::Forbidden)?;
         let now = self.clock.now();
-        let tx = self.db.begin().await?;
+        let tx = kernel::db::begin_write(&self.db).await?;
         let c = seats::lock_cohort(&tx, cohort_id, now).await?;
         let existing = find_in_cohort(&tx, cohort_id, person_id).await?;
         if let Some(e) = &existing
@@ -235,7 +235,7 @@ impl Enrollments {
         action: &str,
     ) -> Result<enrollment::Model, EnrollmentError> {
         let now = self.clock.now();
-        let tx = self.db.begin().await?;
+        let tx = kernel::db::begin_write(&self.db).await?;
         let e = find_enrollment(&tx, id).await?;
         let own = actor.is_person(e.person_id);
         if !(own && to == state::WITHDRAWN) {
@@ -291,7 +291,7 @@ impl Enrollments {
         id: Uuid,
     ) -> Result<enrollment::Model, EnrollmentError> {
         let now = self.clock.now();
-        let tx = self.db.begin().await?;
+        let tx = kernel::db::begin_write(&self.db).await?;
         let e = find_enrollment(&tx, id).await?;
         self.require_manager(&tx, actor, e.course_id).await?;
         let c = seats::lock_cohort(&tx, e.cohort_id, now).await?;

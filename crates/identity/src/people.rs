@@ -5,7 +5,7 @@ use kernel::{Actor, Role, Roles};
 use sea_orm::sea_query::ExprTrait;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    QueryTrait, Set, TransactionTrait,
+    QueryTrait, Set,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -156,7 +156,7 @@ impl Identity {
             None => None,
         };
         let now = self.clock.now();
-        let tx = self.db.begin().await?;
+        let tx = kernel::db::begin_write(&self.db).await?;
         scope::require_unit(&tx, actor, input.unit_id).await?;
         if let Some(uid) = input.unit_id {
             units::active_unit(&tx, uid, "unit").await?;
@@ -213,7 +213,7 @@ impl Identity {
         changes: PersonChanges,
     ) -> Result<person::Model, IdentityError> {
         let now = self.clock.now();
-        let tx = self.db.begin().await?;
+        let tx = kernel::db::begin_write(&self.db).await?;
         let current = self.managed_person_in(&tx, actor, id).await?;
         let mut am: person::ActiveModel = current.clone().into();
         let mut changed = serde_json::Map::new();
@@ -309,7 +309,7 @@ impl Identity {
             ));
         }
         let now = self.clock.now();
-        let tx = self.db.begin().await?;
+        let tx = kernel::db::begin_write(&self.db).await?;
         let current = self.managed_person_in(&tx, actor, id).await?;
         let old = Roles::parse_list(&current.roles).unwrap_or_default();
         let unit_admin_may = unit_admin_may_grant(roles) && unit_admin_may_grant(old);
@@ -358,7 +358,7 @@ impl Identity {
             ));
         }
         let now = self.clock.now();
-        let tx = self.db.begin().await?;
+        let tx = kernel::db::begin_write(&self.db).await?;
         let current = self.managed_person_in(&tx, actor, id).await?;
         let old = Roles::parse_list(&current.roles).unwrap_or_default();
         if !actor.is_admin() && !unit_admin_may_grant(old) {
@@ -403,7 +403,7 @@ impl Identity {
         }
         let hash = password::hash(new_password, self.settings.password_cost).await?;
         let now = self.clock.now();
-        let tx = self.db.begin().await?;
+        let tx = kernel::db::begin_write(&self.db).await?;
         store_password(&tx, id, hash, now).await?;
         audit::record(
             &tx,
@@ -442,7 +442,7 @@ impl Identity {
         }
         let hash = password::hash(new_password, cost).await?;
         let now = self.clock.now();
-        let tx = self.db.begin().await?;
+        let tx = kernel::db::begin_write(&self.db).await?;
         store_password(&tx, id, hash, now).await?;
         tx.commit().await?;
         Ok(())

@@ -6,7 +6,7 @@
 use std::collections::{HashMap, HashSet};
 
 use kernel::{Actor, Role, Roles};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -349,7 +349,7 @@ impl Identity {
             return Ok(report);
         }
 
-        let tx = self.db.begin().await?;
+        let tx = kernel::db::begin_write(&self.db).await?;
         let inserts_ids: Vec<Uuid> = inserts
             .iter()
             .filter_map(|am| am.id.clone().into_value())

@@ -6,9 +6,7 @@ use std::net::IpAddr;
 use chrono::{DateTime, Utc};
 use kernel::Actor;
 use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
 use crate::entity::{person, refresh_token, sign_in_throttle};
@@ -120,7 +118,7 @@ impl Identity {
     pub async fn refresh_session(&self, token: &str) -> Result<Session, IdentityError> {
         let now = self.clock.now();
         let hash = hash_refresh_token(token);
-        let tx = self.db.begin().await?;
+        let tx = kernel::db::begin_write(&self.db).await?;
         let row = refresh_token::Entity::find()
             .filter(refresh_token::Column::TokenHash.eq(hash))
             .one(&tx)

@@ -4,7 +4,7 @@ use kernel::Actor;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, Set, TransactionTrait,
+    QueryOrder, Set,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -44,7 +44,7 @@ impl Identity {
         let name = required_text("name", &input.name, MAX_UNIT_NAME)?;
         let now = self.clock.now();
         let id = kernel::new_id();
-        let tx = self.db.begin().await?;
+        let tx = kernel::db::begin_write(&self.db).await?;
         let parent_path = match input.parent_id {
             Some(pid) => {
                 let parent = active_unit(&tx, pid, "parent unit").await?;
@@ -94,7 +94,7 @@ impl Identity {
         scope::require_admin(actor)?;
         let name = required_text("name", name, MAX_UNIT_NAME)?;
         let now = self.clock.now();
-        let tx = self.db.begin().await?;
+        let tx = kernel::db::begin_write(&self.db).await?;
         let current = find_unit(&tx, id).await?;
         let old = current.name.clone();
         let mut am: unit::ActiveModel = current.into();
@@ -128,7 +128,7 @@ impl Identity {
     ) -> Result<unit::Model, IdentityError> {
         scope::require_admin(actor)?;
         let now = self.clock.now();
-        let tx = self.db.begin().await?;
+        let tx = kernel::db::begin_write(&self.db).await?;
         let current = find_unit(&tx, id).await?;
         let new_prefix = match new_parent_id {
             Some(pid) => {
@@ -185,7 +185,7 @@ impl Identity {
     pub async fn retire_unit(&self, actor: &Actor, id: Uuid) -> Result<unit::Model, IdentityError> {
         scope::require_admin(actor)?;
         let now = self.clock.now();
-        let tx = self.db.begin().await?;
+        let tx = kernel::db::begin_write(&self.db).await?;
         let current = find_unit(&tx, id).await?;
         if current.retired_at.is_some() {
             return Ok(current);

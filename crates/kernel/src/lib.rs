@@ -4,6 +4,7 @@
 pub mod actor;
 pub mod clock;
 pub mod context;
+pub mod db;
 pub mod error;
 pub mod pagination;
 pub mod secret;

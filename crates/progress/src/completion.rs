@@ -8,8 +8,7 @@ use enrollment::entity::enrollment as enrollment_entity;
 use kernel::Actor;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
-    TryInsertResult,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set, TryInsertResult,
 };
 use uuid::Uuid;
 
@@ -255,7 +254,7 @@ impl Progress {
             return Err(ProgressError::Forbidden);
         }
         let now = self.clock.now();
-        let txn = self.db.begin().await?;
+        let txn = kernel::db::begin_write(&self.db).await?;
         let plans = plan::load(&txn, &[course_id]).await?;
         let plan = plans
             .get(&course_id)

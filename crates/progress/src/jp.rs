@@ -12,7 +12,7 @@ use kernel::Actor;
 use kernel::pagination::{Page, encode_cursor};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult,
-    QueryFilter, QueryOrder, Set, Statement, TransactionTrait, Value,
+    QueryFilter, QueryOrder, Set, Statement, Value,
 };
 use uuid::Uuid;
 
@@ -221,7 +221,7 @@ impl Progress {
                 "JP cannot be earned in the future",
             ));
         }
-        let txn = self.db.begin().await?;
+        let txn = kernel::db::begin_write(&self.db).await?;
         let person = person::Entity::find_by_id(input.person_id)
             .one(&txn)
             .await?

@@ -14,9 +14,7 @@ use course::structure::LessonKind;
 use enrollment::entity::enrollment as enrollment_entity;
 use kernel::Actor;
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set};
 use uuid::Uuid;
 
 use crate::Progress;
@@ -298,7 +296,7 @@ impl Progress {
             }
         }
 
-        let txn = self.db.begin().await?;
+        let txn = kernel::db::begin_write(&self.db).await?;
         let lesson_ids: BTreeSet<Uuid> = events
             .iter()
             .zip(&outcomes)
