@@ -48,7 +48,7 @@ pub struct App {
     pub server: RunningServer,
     /// What it runs on.
     pub database: Database,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl App {
@@ -72,13 +72,19 @@ impl App {
         Ok(App {
             server,
             database,
-            _dir: dir,
+            dir,
         })
     }
 
     /// The app's shared state.
     pub fn state(&self) -> &AppState {
         &self.server.state
+    }
+
+    /// The folder the app keeps its files in (database, secret key, `media/` of the local
+    /// store).
+    pub fn data_dir(&self) -> &std::path::Path {
+        self.dir.path()
     }
 
     /// Signs in over HTTP (`signIn`); returns the access token.

@@ -98,7 +98,12 @@ impl Target {
     }
 }
 
-async fn connect(addr: SocketAddr) -> anyhow::Result<SendRequest<Full<Bytes>>> {
+/// Opens a keep-alive HTTP/1.1 connection to `addr` (no Nagle: requests are small and their
+/// latency counts).
+///
+/// # Errors
+/// When the connection or the handshake fails.
+pub async fn connect(addr: SocketAddr) -> anyhow::Result<SendRequest<Full<Bytes>>> {
     let stream = TcpStream::connect(addr)
         .await
         .with_context(|| format!("cannot connect to {addr}"))?;

@@ -3,14 +3,19 @@
 //! 1. `me` over GraphQL against a plain axum handler doing the same work on the same state.
 //! 2. `signIn` over HTTP with the production argon2id cost, and one hash on its own.
 //! 3. Importing a generated roster, then importing it again unchanged.
+//! 4. Media: range GETs of a large file through the gateway against the disk, signed media URLs
+//!    issued per second, and transcoding a generated clip against its length.
 //!
 //! Each suite runs on a fresh SQLite database, and again on a fresh PostgreSQL database (made
-//! and dropped by the run) when `--database-url` names a server. Load generator and servers share
-//! one process and one runtime, hence the same cores.
+//! and dropped by the run) when `--database-url` names a server; media runs on SQLite only.
+//! `--only` picks suites (all by default). Load generator and servers share one process and
+//! one runtime, hence the same cores.
 
 mod app;
 mod load;
 mod me;
+mod media;
+mod progress;
 mod report;
 mod roster;
 mod sign_in;
@@ -18,8 +23,9 @@ mod sign_in;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use clap::Parser;
+use clap::{Parser, ValueEnum};
 use identity::PasswordCost;
+use kernel::Secret;
 
 use crate::app::{App, Database, PgDatabase};
 use crate::load::{LoadResult, Settings};
@@ -47,6 +53,98 @@ struct Args {
     /// Rows of the generated roster.
     #[arg(long, default_value_t = 10_000)]
     roster_rows: usize,
+    /// Simulated learners of the progress ingestion run (each a batch every 10 s).
+    #[arg(long, default_value_t = 2_000)]
+    progress_learners: usize,
+    /// Seconds of the progress ingestion run at `--progress-learners`.
+    #[arg(long, default_value_t = 30)]
+    progress_secs: u64,
+    /// Seconds of each progress saturation step.
+    #[arg(long, default_value_t = 10)]
+    progress_step_secs: u64,
+    /// Enrollments in the cohort whose roster is read.
+    #[arg(long, default_value_t = 10_000)]
+    progress_roster: usize,
+    /// Suites to run, comma-separated or repeated; every suite when not given.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    only: Vec<Suite>,
+    /// Size of the range-GET test file, MiB.
+    #[arg(long, default_value_t = 200)]
+    range_file_mib: u64,
+    /// Passes over the whole file per side and access pattern in the range-GET comparison.
+    #[arg(long, default_value_t = 5)]
+    range_passes: usize,
+    /// Seconds each signed-URL rate is measured.
+    #[arg(long, default_value_t = 3)]
+    url_secs: u64,
+    /// An S3 endpoint whose presigner is measured too (`eval "$(deploy/garage-dev.sh start
+    /// DIR)"` exports it for a local Garage).
+    #[arg(long, env = "LMS_TEST_S3_ENDPOINT")]
+    s3_endpoint: Option<String>,
+    /// The S3 region.
+    #[arg(long, env = "LMS_TEST_S3_REGION", default_value = "garage")]
+    s3_region: String,
+    /// The S3 bucket.
+    #[arg(long, env = "LMS_TEST_S3_BUCKET", default_value = "lms")]
+    s3_bucket: String,
+    /// The S3 access key id.
+    #[arg(long, env = "LMS_TEST_S3_ACCESS_KEY_ID")]
+    s3_access_key_id: Option<String>,
+    /// The S3 secret access key.
+    #[arg(long, env = "LMS_TEST_S3_SECRET_ACCESS_KEY", hide_env_values = true)]
+    s3_secret_access_key: Option<String>,
+}
+
+/// The suites `--only` can pick.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Suite {
+    /// `me` over GraphQL against plain axum.
+    Me,
+    /// `signIn` and one argon2id hash.
+    SignIn,
+    /// Roster import.
+    Roster,
+    /// Range GETs, signed URLs, transcoding.
+    Media,
+    /// Progress ingestion, its saturation, the direct-insert baseline, dashboard and roster.
+    Progress,
+}
+
+impl Args {
+    /// Whether `suite` runs: every one does unless `--only` names some.
+    fn runs(&self, suite: Suite) -> bool {
+        self.only.is_empty() || self.only.contains(&suite)
+    }
+
+    /// The media settings, with the S3 target when an endpoint and both keys are given.
+    fn media(&self) -> anyhow::Result<media::MediaSettings> {
+        let s3 = match &self.s3_endpoint {
+            Some(endpoint) if !endpoint.is_empty() => Some(media::signed_urls::S3Target {
+                endpoint: endpoint.clone(),
+                region: self.s3_region.clone(),
+                bucket: self.s3_bucket.clone(),
+                access_key_id: self
+                    .s3_access_key_id
+                    .clone()
+                    .context("--s3-endpoint needs --s3-access-key-id")?,
+                secret_access_key: Secret::new(
+                    self.s3_secret_access_key
+                        .clone()
+                        .context("--s3-endpoint needs --s3-secret-access-key")?,
+                ),
+            }),
+            _ => None,
+        };
+        Ok(media::MediaSettings {
+            file_bytes: self
+                .range_file_mib
+                .checked_mul(media::range_get::MIB)
+                .context("--range-file-mib is too large")?,
+            passes: self.range_passes,
+            url_window: Duration::from_secs(self.url_secs),
+            s3,
+        })
+    }
 }
 
 /// Warm-up before the `me` runs (split over the rounds): connections open, pools and caches fill.
@@ -65,7 +163,18 @@ async fn main() -> anyhow::Result<()> {
         args.duration_secs > 0 && args.connections > 0 && args.sign_in_clients > 0,
         "--duration-secs, --connections and --sign-in-clients must be positive"
     );
-    let mut table = Table::new(&["machine", "me", "sign-in", "roster"]);
+    anyhow::ensure!(
+        args.range_file_mib > 0 && args.range_passes > 0 && args.url_secs > 0,
+        "--range-file-mib, --range-passes and --url-secs must be positive"
+    );
+    let mut table = Table::new(&[
+        "machine",
+        "me",
+        "sign-in",
+        "roster",
+        media::SECTION,
+        progress::SECTION,
+    ]);
     let load_before = load_average();
     let outcome = run_all(&args, &mut table).await;
     // Other work on the machine steals cores from both servers and the load generator.
@@ -82,6 +191,26 @@ async fn main() -> anyhow::Result<()> {
 
 async fn run_all(args: &Args, table: &mut Table) -> anyhow::Result<()> {
     machine(args, table);
+    if args.runs(Suite::SignIn) {
+        hash_rows(table).await?;
+    }
+    suite(Database::Sqlite, args, table).await?;
+    // Media runs on SQLite only: the database has no part in most of it.
+    let on_database = [Suite::Me, Suite::SignIn, Suite::Roster, Suite::Progress]
+        .into_iter()
+        .any(|s| args.runs(s));
+    if let Some(url) = args.database_url.as_ref().filter(|_| on_database) {
+        let pg = PgDatabase::create(url).await?;
+        let result = suite(Database::Postgres(pg.url.clone()), args, table).await;
+        let dropped = pg.drop_database().await;
+        result?;
+        dropped?;
+    }
+    Ok(())
+}
+
+/// The argon2id cost and the time of one hash on its own.
+async fn hash_rows(table: &mut Table) -> anyhow::Result<()> {
     let cost = PasswordCost::default();
     table.add(
         "sign-in",
@@ -109,15 +238,6 @@ async fn run_all(args: &Args, table: &mut Table) -> anyhow::Result<()> {
         format!("hashing ceiling ({cores} cores / one hash)"),
         format!("{} /s", num(cores as f64 / hash.as_secs_f64(), 1)),
     );
-
-    suite(Database::Sqlite, args, table).await?;
-    if let Some(url) = &args.database_url {
-        let pg = PgDatabase::create(url).await?;
-        let result = suite(Database::Postgres(pg.url.clone()), args, table).await;
-        let dropped = pg.drop_database().await;
-        result?;
-        dropped?;
-    }
     Ok(())
 }
 
@@ -185,8 +305,39 @@ async fn measure(app: &App, args: &Args, table: &mut Table) -> anyhow::Result<()
     let db = app.database.label();
     let version = app.database_version().await?;
     table.add("machine", db, "database version", version);
-    let window = Duration::from_secs(args.duration_secs);
+    if args.runs(Suite::Me) {
+        measure_me(app, args, table).await?;
+    }
+    if args.runs(Suite::SignIn) {
+        measure_sign_in(app, args, table).await?;
+    }
+    if args.runs(Suite::Roster) {
+        measure_roster(app, args, table).await?;
+    }
+    if args.runs(Suite::Progress) {
+        let settings = progress::ProgressSettings {
+            learners: args.progress_learners,
+            ingest: Duration::from_secs(args.progress_secs),
+            step: Duration::from_secs(args.progress_step_secs),
+            direct: Duration::from_secs(5),
+            readers: 200,
+            roster: args.progress_roster,
+            read: Duration::from_secs(args.duration_secs),
+        };
+        progress::run(app, &settings, table)
+            .await
+            .context("the progress suite failed")?;
+    }
+    // Last: its 200 MB file and ffmpeg runs would disturb the others' caches and cores.
+    if args.runs(Suite::Media) && matches!(app.database, Database::Sqlite) {
+        media::run(app, &args.media()?, table).await?;
+    }
+    Ok(())
+}
 
+async fn measure_me(app: &App, args: &Args, table: &mut Table) -> anyhow::Result<()> {
+    let db = app.database.label();
+    let window = Duration::from_secs(args.duration_secs);
     eprintln!("{db}: me, {} connections ...", args.connections);
     let me = me::run(
         app,
@@ -226,7 +377,12 @@ async fn measure(app: &App, args: &Args, table: &mut Table) -> anyhow::Result<()
         "GraphQL / plain requests/s",
         format!("{} ({verdict} goal {RATIO_GOAL:.2})", num(me.ratio(), 2)),
     );
+    Ok(())
+}
 
+async fn measure_sign_in(app: &App, args: &Args, table: &mut Table) -> anyhow::Result<()> {
+    let db = app.database.label();
+    let window = Duration::from_secs(args.duration_secs);
     eprintln!("{db}: signIn, {} clients ...", args.sign_in_clients);
     let signs = sign_in::run(
         app,
@@ -247,7 +403,11 @@ async fn measure(app: &App, args: &Args, table: &mut Table) -> anyhow::Result<()
         "sign-ins/s",
         &signs,
     );
+    Ok(())
+}
 
+async fn measure_roster(app: &App, args: &Args, table: &mut Table) -> anyhow::Result<()> {
+    let db = app.database.label();
     eprintln!("{db}: roster import of {} rows ...", args.roster_rows);
     let roster = roster::run(app, args.roster_rows)
         .await

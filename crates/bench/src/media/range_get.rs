@@ -1,0 +1,627 @@
+//! Range-GET throughput: a large object of the local store fetched through the gateway's signed
+//! `/media/...` URL in `Range` requests, the way a phone's player or PDF viewer fetches (one
+//! chunk per request on keep-alive connections, one connection or a few), against reading the
+//! same file from disk in the same chunks with `pread` on blocking threads.
+//!
+//! Both sides read warm. Dropping the page cache takes root, so the file is read whole once
+//! before measuring: the comparison is serving cached pages over HTTP against copying the same
+//! cached pages out of the kernel, so the disk side is a memory-bandwidth ceiling rather than
+//! the speed of the disk itself.
+//!
+//! The disk is also read through `tokio::fs` (a seek and a `read_exact` per range), and two more
+//! sides say where the time goes: the store's own read stream consumed in-process (the gateway's
+//! path without HTTP), and the same ranges served over loopback HTTP from memory (the HTTP path
+//! without the file).
+//!
+//! The bytes are checked: before the timed passes of each pattern, one pass through the gateway
+//! keeps every byte received, and the SHA-256 of the reassembled file must be the generated
+//! file's. Timed passes check status, `Content-Range` and length of every answer but hash
+//! nothing, so that no side pays for checking.
+
+use std::io::SeekFrom;
+use std::net::SocketAddr;
+use std::ops::Range;
+use std::os::unix::fs::FileExt as _;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use axum::Router;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use bytes::Bytes;
+use futures::StreamExt as _;
+use http_body_util::{BodyExt as _, Full};
+use hyper::client::conn::http1::SendRequest;
+use hyper::header::{self, HeaderValue};
+use hyper::{Request, StatusCode};
+use sha2::{Digest as _, Sha256};
+use storage::{ByteRange, ObjectStore};
+use tokio::io::{AsyncReadExt as _, AsyncSeekExt as _};
+
+use crate::app::App;
+use crate::load;
+
+/// The object key of the test file.
+pub const KEY: &str = "bench/range-get/recording.bin";
+/// Its content type: what a recording's fallback would have.
+const CONTENT_TYPE: &str = "video/mp4";
+/// Life of the signed URL: longer than any run.
+const URL_TTL: Duration = Duration::from_secs(3600);
+/// Bytes in a MiB.
+pub const MIB: u64 = 1 << 20;
+/// The gateway/disk ratio the delivery aims for.
+pub const RATIO_GOAL: f64 = 0.7;
+
+/// The access patterns measured: a PDF viewer's or player's range size, fetched in order on one
+/// connection, and with a few connections prefetching ahead.
+pub const PATTERNS: [Pattern; 4] = [
+    Pattern {
+        chunk: MIB,
+        readers: 1,
+    },
+    Pattern {
+        chunk: 4 * MIB,
+        readers: 1,
+    },
+    Pattern {
+        chunk: MIB,
+        readers: 4,
+    },
+    Pattern {
+        chunk: 4 * MIB,
+        readers: 4,
+    },
+];
+
+/// One way of reading the file: ranges of `chunk` bytes, handed out in order to `readers`
+/// concurrent readers (connections, or threads on the disk side), each taking the next range
+/// not yet taken as soon as its previous one is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pattern {
+    /// Bytes per range.
+    pub chunk: u64,
+    /// Concurrent readers.
+    pub readers: usize,
+}
+
+impl Pattern {
+    /// `4 MiB ranges, 1 conn`.
+    pub fn label(&self) -> String {
+        let s = if self.readers == 1 { "" } else { "s" };
+        format!("{} MiB ranges, {} conn{s}", self.chunk / MIB, self.readers)
+    }
+
+    /// The next range for a reader, or `None` when the file is done.
+    fn claim(&self, next: &AtomicU64, size: u64) -> Option<Range<u64>> {
+        let first = next
+            .fetch_add(1, Ordering::Relaxed)
+            .saturating_mul(self.chunk);
+        (first < size).then(|| first..(first + self.chunk).min(size))
+    }
+}
+
+/// Bytes moved and the time it took, summed over passes.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Throughput {
+    /// Bytes read.
+    pub bytes: u64,
+    /// Ranges read.
+    pub ranges: u64,
+    /// Time spent reading.
+    pub elapsed: Duration,
+}
+
+impl Throughput {
+    /// MiB per second.
+    pub fn mib_per_sec(&self) -> f64 {
+        self.bytes as f64 / MIB as f64 / self.elapsed.as_secs_f64()
+    }
+
+    fn add(&mut self, pass: Throughput) {
+        self.bytes += pass.bytes;
+        self.ranges += pass.ranges;
+        self.elapsed += pass.elapsed;
+    }
+}
+
+/// Every side of one pattern.
+#[derive(Debug)]
+pub struct PatternFigures {
+    /// The pattern.
+    pub pattern: Pattern,
+    /// `pread` of the store's file on blocking threads.
+    pub disk: Throughput,
+    /// `tokio::fs` seek and `read_exact` of the store's file.
+    pub disk_tokio: Throughput,
+    /// `GET /media/...` with `Range`.
+    pub gateway: Throughput,
+    /// `ObjectStore::get` streams consumed in-process: the gateway's read path without HTTP.
+    pub store_stream: Throughput,
+    /// The same ranges over loopback HTTP from memory: the HTTP path without the file.
+    pub memory_http: Throughput,
+}
+
+impl PatternFigures {
+    fn new(pattern: Pattern) -> Self {
+        PatternFigures {
+            pattern,
+            disk: Throughput::default(),
+            disk_tokio: Throughput::default(),
+            gateway: Throughput::default(),
+            store_stream: Throughput::default(),
+            memory_http: Throughput::default(),
+        }
+    }
+
+    /// Gateway MiB/s over `side`'s MiB/s.
+    pub fn gateway_over(&self, side: &Throughput) -> f64 {
+        self.gateway.mib_per_sec() / side.mib_per_sec()
+    }
+
+    /// Gateway MiB/s over disk (`pread`) MiB/s: the figure with the goal.
+    pub fn ratio(&self) -> f64 {
+        self.gateway_over(&self.disk)
+    }
+
+    /// Range requests answered per second by the gateway.
+    pub fn ranges_per_sec(&self) -> f64 {
+        self.gateway.ranges as f64 / self.gateway.elapsed.as_secs_f64()
+    }
+}
+
+/// Everything the range-GET comparison found.
+#[derive(Debug)]
+pub struct RangeFigures {
+    /// Size of the test file.
+    pub file_bytes: u64,
+    /// Its SHA-256, hex: what every verification pass matched.
+    pub sha256_hex: String,
+    /// Every side, per pattern.
+    pub patterns: Vec<PatternFigures>,
+}
+
+/// Stores a pseudo-random file of `file_bytes` in the app's local store, then measures every
+/// pattern: a verification pass, then `passes` rounds of each side in turn. The object is
+/// deleted afterwards.
+///
+/// # Errors
+/// When the store is not the local one, storing or reading fails, an answer is wrong, or the
+/// bytes received differ from the file's.
+pub async fn run(
+    app: &App,
+    file_bytes: u64,
+    passes: usize,
+    patterns: &[Pattern],
+) -> anyhow::Result<RangeFigures> {
+    let store = &app.state().store;
+    anyhow::ensure!(
+        matches!(store, ObjectStore::Local(_)),
+        "the range-GET comparison needs the local store (the gateway serves no S3 bytes)"
+    );
+    anyhow::ensure!(
+        file_bytes > 0 && passes > 0,
+        "the file and the passes must not be empty"
+    );
+    let data = pseudo_random(usize::try_from(file_bytes)?);
+    let digest = Sha256::digest(&data);
+    store
+        .put(KEY, data.clone(), CONTENT_TYPE)
+        .await
+        .context("cannot store the test file")?;
+    let result = measure(app, &data, digest.into(), passes, patterns).await;
+    // The transcoding that follows needs the space and the page cache more than this file.
+    if let Err(e) = store.delete(KEY).await {
+        eprintln!("  could not delete the range-GET test file: {e}");
+    }
+    result
+}
+
+async fn measure(
+    app: &App,
+    data: &Bytes,
+    digest: [u8; 32],
+    passes: usize,
+    patterns: &[Pattern],
+) -> anyhow::Result<RangeFigures> {
+    let size = data.len() as u64;
+    let store = app.state().store.clone();
+    // The local store's layout: `objects/<key>` under its root, `<data dir>/media`.
+    let path = app.data_dir().join("media").join("objects").join(KEY);
+    let on_disk = std::fs::metadata(&path)
+        .with_context(|| format!("the stored file is not at {}", path.display()))?
+        .len();
+    anyhow::ensure!(
+        on_disk == size,
+        "the stored file has {on_disk} bytes, not {size}"
+    );
+    let url = store.presign_get(KEY, URL_TTL).await?;
+    let gateway = Endpoint::new(app.server.addr, super::local_path(&url, app.server.addr)?)?;
+
+    let plain_listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .context("cannot listen for the in-memory server")?;
+    let plain = Endpoint::new(plain_listener.local_addr()?, "/file".into())?;
+    let plain_router = Router::new()
+        .route("/file", get(serve_from_memory))
+        .with_state(data.clone());
+    let plain_server = tokio::spawn(async move { axum::serve(plain_listener, plain_router).await });
+
+    // Warm the page cache: dropping it takes root, so both sides read cached pages.
+    disk_pass(&path, size, PATTERNS[1]).await?;
+    let mut figures = Vec::with_capacity(patterns.len());
+    let outcome: anyhow::Result<()> = async {
+        for &pattern in patterns {
+            eprintln!("  {} ...", pattern.label());
+            verify(&gateway, size, pattern, &digest).await?;
+            let mut f = PatternFigures::new(pattern);
+            // The sides take turns, so whatever else the machine does weighs on all alike.
+            for _ in 0..passes {
+                f.disk.add(disk_pass(&path, size, pattern).await?);
+                f.disk_tokio
+                    .add(tokio_disk_pass(&path, size, pattern).await?);
+                f.gateway
+                    .add(http_pass(&gateway, size, pattern, false).await?.throughput);
+                f.store_stream.add(store_pass(&store, size, pattern).await?);
+                f.memory_http
+                    .add(http_pass(&plain, size, pattern, false).await?.throughput);
+            }
+            figures.push(f);
+        }
+        Ok(())
+    }
+    .await;
+    plain_server.abort();
+    outcome?;
+    Ok(RangeFigures {
+        file_bytes: size,
+        sha256_hex: hex::encode(digest),
+        patterns: figures,
+    })
+}
+
+/// `len` bytes of splitmix64 output: incompressible, and the same on every run.
+fn pseudo_random(len: usize) -> Bytes {
+    let mut state: u64 = 0x5EED_0FBE;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        out.extend_from_slice(&(z ^ (z >> 31)).to_le_bytes());
+    }
+    out.truncate(len);
+    Bytes::from(out)
+}
+
+/// Where range requests go: an address and a path with its query.
+struct Endpoint {
+    addr: SocketAddr,
+    host: HeaderValue,
+    path: String,
+}
+
+impl Endpoint {
+    fn new(addr: SocketAddr, path: String) -> anyhow::Result<Arc<Endpoint>> {
+        Ok(Arc::new(Endpoint {
+            addr,
+            host: HeaderValue::from_str(&addr.to_string())?,
+            path,
+        }))
+    }
+}
+
+/// What one HTTP pass received.
+#[derive(Default)]
+struct HttpPass {
+    throughput: Throughput,
+    /// The body frames with the offset of their first byte, when asked to keep them.
+    kept: Vec<(u64, Bytes)>,
+}
+
+/// Reads the whole file through `endpoint` once with `pattern`. Connections are opened before
+/// the clock starts, as a player's are by the time it seeks.
+async fn http_pass(
+    endpoint: &Arc<Endpoint>,
+    size: u64,
+    pattern: Pattern,
+    keep: bool,
+) -> anyhow::Result<HttpPass> {
+    let mut senders = Vec::with_capacity(pattern.readers);
+    for _ in 0..pattern.readers {
+        senders.push(load::connect(endpoint.addr).await?);
+    }
+    let next = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let tasks: Vec<_> = senders
+        .into_iter()
+        .map(|mut sender| {
+            let (endpoint, next) = (endpoint.clone(), next.clone());
+            tokio::spawn(async move {
+                let mut pass = HttpPass::default();
+                while let Some(range) = pattern.claim(&next, size) {
+                    let kept = keep.then_some(&mut pass.kept);
+                    pass.throughput.bytes +=
+                        get_range(&mut sender, &endpoint, range, size, kept).await?;
+                    pass.throughput.ranges += 1;
+                }
+                anyhow::Ok(pass)
+            })
+        })
+        .collect();
+    let mut total = HttpPass::default();
+    for task in tasks {
+        let pass = task.await.context("a range reader panicked")??;
+        total.throughput.add(pass.throughput);
+        total.kept.extend(pass.kept);
+    }
+    total.throughput.elapsed = started.elapsed();
+    anyhow::ensure!(
+        total.throughput.bytes == size,
+        "read {} bytes of {size}",
+        total.throughput.bytes
+    );
+    Ok(total)
+}
+
+/// One `Range` GET; checks status, `Content-Range` and length; returns the bytes received.
+async fn get_range(
+    sender: &mut SendRequest<Full<Bytes>>,
+    endpoint: &Endpoint,
+    range: Range<u64>,
+    size: u64,
+    mut kept: Option<&mut Vec<(u64, Bytes)>>,
+) -> anyhow::Result<u64> {
+    let last = range.end - 1;
+    let request = Request::get(endpoint.path.as_str())
+        .header(header::HOST, endpoint.host.clone())
+        .header(header::RANGE, format!("bytes={}-{last}", range.start))
+        .body(Full::new(Bytes::new()))?;
+    sender.ready().await?;
+    let response = sender.send_request(request).await?;
+    anyhow::ensure!(
+        response.status() == StatusCode::PARTIAL_CONTENT,
+        "a range GET answered {}",
+        response.status()
+    );
+    let expected = format!("bytes {}-{last}/{size}", range.start);
+    anyhow::ensure!(
+        response.headers().get(header::CONTENT_RANGE) == Some(&HeaderValue::from_str(&expected)?),
+        "expected Content-Range {expected}, got {:?}",
+        response.headers().get(header::CONTENT_RANGE)
+    );
+    let mut body = response.into_body();
+    let mut received = 0u64;
+    while let Some(frame) = body.frame().await {
+        if let Ok(data) = frame?.into_data() {
+            if let Some(kept) = kept.as_deref_mut() {
+                kept.push((range.start + received, data.clone()));
+            }
+            received += data.len() as u64;
+        }
+    }
+    anyhow::ensure!(
+        received == range.end - range.start,
+        "a range of {} bytes brought {received}",
+        range.end - range.start
+    );
+    Ok(received)
+}
+
+/// A pass through the gateway that keeps every byte; the reassembled file's SHA-256 must be
+/// `digest`.
+async fn verify(
+    gateway: &Arc<Endpoint>,
+    size: u64,
+    pattern: Pattern,
+    digest: &[u8; 32],
+) -> anyhow::Result<()> {
+    let mut kept = http_pass(gateway, size, pattern, true).await?.kept;
+    kept.sort_unstable_by_key(|(offset, _)| *offset);
+    let mut hasher = Sha256::new();
+    let mut at = 0u64;
+    for (offset, bytes) in kept {
+        anyhow::ensure!(offset == at, "the ranges received leave a gap at byte {at}");
+        hasher.update(&bytes);
+        at += bytes.len() as u64;
+    }
+    anyhow::ensure!(at == size, "the ranges received end at byte {at} of {size}");
+    anyhow::ensure!(
+        hasher.finalize().as_slice() == digest,
+        "the bytes received through the gateway ({}) differ from the file's",
+        pattern.label()
+    );
+    Ok(())
+}
+
+/// Reads the file at `path` once with `pattern`: `pread` of each range into a buffer, on a
+/// blocking thread per reader (files opened and buffers allocated before the clock starts).
+async fn disk_pass(path: &Path, size: u64, pattern: Pattern) -> anyhow::Result<Throughput> {
+    let chunk = usize::try_from(pattern.chunk)?;
+    let mut readers = Vec::with_capacity(pattern.readers);
+    for _ in 0..pattern.readers {
+        let file =
+            std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+        readers.push((file, vec![0u8; chunk]));
+    }
+    let next = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let tasks: Vec<_> = readers
+        .into_iter()
+        .map(|(file, mut buf)| {
+            let next = next.clone();
+            tokio::task::spawn_blocking(move || -> std::io::Result<Throughput> {
+                let mut read = Throughput::default();
+                while let Some(range) = pattern.claim(&next, size) {
+                    let len = (range.end - range.start) as usize;
+                    file.read_exact_at(&mut buf[..len], range.start)?;
+                    std::hint::black_box(&buf);
+                    read.bytes += len as u64;
+                    read.ranges += 1;
+                }
+                Ok(read)
+            })
+        })
+        .collect();
+    let mut total = Throughput::default();
+    for task in tasks {
+        total.add(
+            task.await
+                .context("a disk reader panicked")?
+                .context("cannot read the test file")?,
+        );
+    }
+    total.elapsed = started.elapsed();
+    anyhow::ensure!(
+        total.bytes == size,
+        "read {} bytes of {size} from disk",
+        total.bytes
+    );
+    Ok(total)
+}
+
+/// Reads the file at `path` once with `pattern` through `tokio::fs`: a seek and a `read_exact`
+/// of each range into a buffer (files opened and buffers allocated before the clock starts).
+async fn tokio_disk_pass(path: &Path, size: u64, pattern: Pattern) -> anyhow::Result<Throughput> {
+    let chunk = usize::try_from(pattern.chunk)?;
+    let mut readers = Vec::with_capacity(pattern.readers);
+    for _ in 0..pattern.readers {
+        let file = tokio::fs::File::open(path)
+            .await
+            .with_context(|| format!("cannot open {}", path.display()))?;
+        readers.push((file, vec![0u8; chunk]));
+    }
+    let next = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let tasks: Vec<_> = readers
+        .into_iter()
+        .map(|(mut file, mut buf)| {
+            let next = next.clone();
+            tokio::spawn(async move {
+                let mut read = Throughput::default();
+                while let Some(range) = pattern.claim(&next, size) {
+                    let len = (range.end - range.start) as usize;
+                    file.seek(SeekFrom::Start(range.start)).await?;
+                    file.read_exact(&mut buf[..len]).await?;
+                    std::hint::black_box(&buf);
+                    read.bytes += len as u64;
+                    read.ranges += 1;
+                }
+                std::io::Result::Ok(read)
+            })
+        })
+        .collect();
+    let mut total = Throughput::default();
+    for task in tasks {
+        total.add(
+            task.await
+                .context("a disk reader panicked")?
+                .context("cannot read the test file")?,
+        );
+    }
+    total.elapsed = started.elapsed();
+    anyhow::ensure!(
+        total.bytes == size,
+        "read {} bytes of {size} from disk",
+        total.bytes
+    );
+    Ok(total)
+}
+
+/// Reads the object once with `pattern` through `ObjectStore::get`, consuming the stream the
+/// gateway's handler would send: the gateway's read path without HTTP.
+async fn store_pass(
+    store: &ObjectStore,
+    size: u64,
+    pattern: Pattern,
+) -> anyhow::Result<Throughput> {
+    let next = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..pattern.readers)
+        .map(|_| {
+            let (store, next) = (store.clone(), next.clone());
+            tokio::spawn(async move {
+                let mut read = Throughput::default();
+                while let Some(range) = pattern.claim(&next, size) {
+                    let wanted = ByteRange::Bounded {
+                        first: range.start,
+                        last: range.end - 1,
+                    };
+                    let mut body = store.get(KEY, Some(wanted)).await?.body;
+                    let mut received = 0u64;
+                    while let Some(chunk) = body.next().await {
+                        received += chunk?.len() as u64;
+                    }
+                    anyhow::ensure!(
+                        received == range.end - range.start,
+                        "the store streamed {received} bytes of a {}-byte range",
+                        range.end - range.start
+                    );
+                    read.bytes += received;
+                    read.ranges += 1;
+                }
+                anyhow::Ok(read)
+            })
+        })
+        .collect();
+    let mut total = Throughput::default();
+    for task in tasks {
+        total.add(task.await.context("a store reader panicked")??);
+    }
+    total.elapsed = started.elapsed();
+    Ok(total)
+}
+
+/// `GET /file` with `Range` from the file held in memory: one body of the whole range, so the
+/// figure is loopback HTTP alone.
+async fn serve_from_memory(State(data): State<Bytes>, headers: HeaderMap) -> Response {
+    let size = data.len() as u64;
+    let range = headers
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| ByteRange::parse(v).ok())
+        .and_then(|r| r.resolve(size).ok());
+    let Some(range) = range else {
+        return StatusCode::RANGE_NOT_SATISFIABLE.into_response();
+    };
+    let content_range = format!("bytes {}-{}/{size}", range.start, range.end - 1);
+    // Offsets within a file held in memory, hence within usize.
+    let body = data.slice(range.start as usize..range.end as usize);
+    (
+        StatusCode::PARTIAL_CONTENT,
+        [(header::CONTENT_RANGE, content_range)],
+        body,
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pattern_hands_out_every_range_once_and_stops() {
+        let pattern = Pattern {
+            chunk: 4,
+            readers: 2,
+        };
+        let next = AtomicU64::new(0);
+        let ranges: Vec<_> = std::iter::from_fn(|| pattern.claim(&next, 10)).collect();
+        assert_eq!(ranges, vec![0..4, 4..8, 8..10]);
+        assert_eq!(pattern.claim(&next, 10), None);
+    }
+
+    #[test]
+    fn the_pseudo_random_file_has_the_asked_length_and_is_stable() {
+        let a = pseudo_random(1001);
+        assert_eq!(a.len(), 1001);
+        assert_eq!(a, pseudo_random(1001));
+        assert_ne!(a[..8], a[8..16]);
+    }
+}
