@@ -285,6 +285,13 @@ pub async fn start(config: Config, overrides: Overrides) -> anyhow::Result<Runni
     let app = router(state.clone());
     let stop = shutdown.clone();
     let handle = tokio::spawn(async move {
+        // No Nagle delay: media responses are streamed in chunks, and a small last write of a
+        // chunk would otherwise wait for the client's delayed ACK.
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+            }
+        });
         let served = axum::serve(
             listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),

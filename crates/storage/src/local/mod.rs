@@ -42,7 +42,7 @@ use crate::{
 use signing::{Grant, Op};
 
 /// How much is read from disk at a time when streaming.
-const CHUNK: usize = 64 * 1024;
+const CHUNK: usize = 256 * 1024;
 
 /// How the local store is set up.
 #[derive(Debug, Clone)]
