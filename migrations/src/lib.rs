@@ -12,6 +12,20 @@ mod m20261129_000002_jobs;
 mod m20261129_000003_courses;
 mod m20261129_000004_enrollment_progress;
 
+/// A named foreign key from `(table, column)` to `(table, column)`: the shape every migration
+/// repeats.
+fn fk(
+    name: &str,
+    from: (impl IntoIden, impl IntoIden),
+    to: (impl IntoIden, impl IntoIden),
+) -> ForeignKeyCreateStatement {
+    ForeignKey::create()
+        .name(name)
+        .from(from.0, from.1)
+        .to(to.0, to.1)
+        .to_owned()
+}
+
 /// The ordered list of migrations.
 pub struct Migrator;
 

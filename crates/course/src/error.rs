@@ -48,11 +48,10 @@ impl CourseError {
 
     /// Turns a unique-constraint violation into CONFLICT with `message`; other errors stay.
     pub fn conflict_on_unique(err: sea_orm::DbErr, message: impl Into<String>) -> Self {
-        match err.sql_err() {
-            Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
-                CourseError::Conflict(message.into())
-            }
-            _ => CourseError::Database(err),
+        if kernel::db::is_unique_violation(&err) {
+            CourseError::Conflict(message.into())
+        } else {
+            CourseError::Database(err)
         }
     }
 }

@@ -169,7 +169,7 @@ impl Enrollments {
                 .await
             {
                 Ok(m) => m,
-                Err(e) if is_unique_violation(&e) => {
+                Err(e) if kernel::db::is_unique_violation(&e) => {
                     // Another request of the same person won the race: theirs is the answer.
                     drop(tx);
                     return find_in_cohort(&self.db, cohort_id, person_id)
@@ -404,12 +404,4 @@ impl Enrollments {
         course::access::require_editor(conn, actor, &course).await?;
         Ok(())
     }
-}
-
-/// Whether `err` is a unique-constraint violation.
-pub(crate) fn is_unique_violation(err: &sea_orm::DbErr) -> bool {
-    matches!(
-        err.sql_err(),
-        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
-    )
 }

@@ -57,11 +57,10 @@ impl IdentityError {
 
     /// Turns a unique-constraint violation into CONFLICT with `message`; other errors stay.
     pub fn conflict_on_unique(err: sea_orm::DbErr, message: impl Into<String>) -> Self {
-        match err.sql_err() {
-            Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
-                IdentityError::Conflict(message.into())
-            }
-            _ => IdentityError::Database(err),
+        if kernel::db::is_unique_violation(&err) {
+            IdentityError::Conflict(message.into())
+        } else {
+            IdentityError::Database(err)
         }
     }
 }

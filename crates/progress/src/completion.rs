@@ -212,14 +212,7 @@ async fn credit_course(
         Ok(TryInsertResult::Inserted(_) | TryInsertResult::Conflicted | TryInsertResult::Empty) => {
             Ok(())
         }
-        Err(e)
-            if matches!(
-                e.sql_err(),
-                Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
-            ) =>
-        {
-            Ok(())
-        }
+        Err(e) if kernel::db::is_unique_violation(&e) => Ok(()),
         Err(e) => Err(e.into()),
     }
 }
