@@ -11,6 +11,8 @@ mod m20261129_000001_identity;
 mod m20261129_000002_jobs;
 mod m20261129_000003_courses;
 mod m20261129_000004_enrollment_progress;
+mod m20261129_000005_quiz;
+mod m20261129_000006_evaluation;
 
 /// A named foreign key from `(table, column)` to `(table, column)`: the shape every migration
 /// repeats.
@@ -37,6 +39,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000002_jobs::Migration),
             Box::new(m20261129_000003_courses::Migration),
             Box::new(m20261129_000004_enrollment_progress::Migration),
+            Box::new(m20261129_000005_quiz::Migration),
+            Box::new(m20261129_000006_evaluation::Migration),
         ]
     }
 }

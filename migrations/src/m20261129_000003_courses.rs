@@ -349,7 +349,9 @@ impl MigrationTrait for Migration {
                     .col(timestamp_with_time_zone_null(Lessons::ArchivedAt))
                     .col(timestamp_with_time_zone(Lessons::CreatedAt))
                     .col(timestamp_with_time_zone(Lessons::UpdatedAt))
-                    .check(Expr::cust("kind IN ('video', 'document', 'text')"))
+                    .check(Expr::cust(
+                        "kind IN ('video', 'document', 'text', 'quiz', 'survey')",
+                    ))
                     .check(Expr::cust(
                         "completion_threshold > 0 AND completion_threshold <= 1",
                     ))

@@ -16,6 +16,8 @@ mod media;
 mod migrations;
 mod people;
 mod progress;
+mod quiz_attempts;
+mod quiz_banks;
 mod roster;
 mod schema;
 mod statement_counts;

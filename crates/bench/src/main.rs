@@ -5,6 +5,9 @@
 //! 3. Importing a generated roster, then importing it again unchanged.
 //! 4. Media: range GETs of a large file through the gateway against the disk, signed media URLs
 //!    issued per second, and transcoding a generated clip against its length.
+//! 5. Progress ingestion and reads (see [`progress`]).
+//! 6. The post-test burst: a cohort starts, answers and submits a quiz at once, then the
+//!    database is checked (see [`post_test`]).
 //!
 //! Each suite runs on a fresh SQLite database, and again on a fresh PostgreSQL database (made
 //! and dropped by the run) when `--database-url` names a server; media runs on SQLite only.
@@ -15,6 +18,7 @@ mod app;
 mod load;
 mod me;
 mod media;
+mod post_test;
 mod progress;
 mod report;
 mod roster;
@@ -65,6 +69,16 @@ struct Args {
     /// Enrollments in the cohort whose roster is read.
     #[arg(long, default_value_t = 10_000)]
     progress_roster: usize,
+    /// Learners taking the post-test at once.
+    #[arg(long, default_value_t = 1_000)]
+    quiz_learners: usize,
+    /// Calls each learner saves its 20 answers in: 20 = one per question, as a phone
+    /// autosaves; 1 = all at once.
+    #[arg(long, default_value_t = 20)]
+    quiz_saves: usize,
+    /// Seconds the post-test's saves are spread over.
+    #[arg(long, default_value_t = 20)]
+    quiz_save_secs: u64,
     /// Suites to run, comma-separated or repeated; every suite when not given.
     #[arg(long, value_enum, value_delimiter = ',')]
     only: Vec<Suite>,
@@ -108,6 +122,8 @@ enum Suite {
     Media,
     /// Progress ingestion, its saturation, the direct-insert baseline, dashboard and roster.
     Progress,
+    /// The post-test burst: start, save, submit, then the database checks.
+    Quiz,
 }
 
 impl Args {
@@ -164,6 +180,10 @@ async fn main() -> anyhow::Result<()> {
         "--duration-secs, --connections and --sign-in-clients must be positive"
     );
     anyhow::ensure!(
+        args.quiz_learners > 0 && (1..=20).contains(&args.quiz_saves) && args.quiz_save_secs > 0,
+        "--quiz-learners and --quiz-save-secs must be positive, --quiz-saves 1 to 20"
+    );
+    anyhow::ensure!(
         args.range_file_mib > 0 && args.range_passes > 0 && args.url_secs > 0,
         "--range-file-mib, --range-passes and --url-secs must be positive"
     );
@@ -174,6 +194,7 @@ async fn main() -> anyhow::Result<()> {
         "roster",
         media::SECTION,
         progress::SECTION,
+        post_test::SECTION,
     ]);
     let load_before = load_average();
     let outcome = run_all(&args, &mut table).await;
@@ -196,9 +217,15 @@ async fn run_all(args: &Args, table: &mut Table) -> anyhow::Result<()> {
     }
     suite(Database::Sqlite, args, table).await?;
     // Media runs on SQLite only: the database has no part in most of it.
-    let on_database = [Suite::Me, Suite::SignIn, Suite::Roster, Suite::Progress]
-        .into_iter()
-        .any(|s| args.runs(s));
+    let on_database = [
+        Suite::Me,
+        Suite::SignIn,
+        Suite::Roster,
+        Suite::Progress,
+        Suite::Quiz,
+    ]
+    .into_iter()
+    .any(|s| args.runs(s));
     if let Some(url) = args.database_url.as_ref().filter(|_| on_database) {
         let pg = PgDatabase::create(url).await?;
         let result = suite(Database::Postgres(pg.url.clone()), args, table).await;
@@ -327,6 +354,16 @@ async fn measure(app: &App, args: &Args, table: &mut Table) -> anyhow::Result<()
         progress::run(app, &settings, table)
             .await
             .context("the progress suite failed")?;
+    }
+    if args.runs(Suite::Quiz) {
+        let settings = post_test::QuizSettings {
+            learners: args.quiz_learners,
+            saves: args.quiz_saves,
+            save_window: Duration::from_secs(args.quiz_save_secs),
+        };
+        post_test::run(app, &settings, table)
+            .await
+            .context("the quiz suite failed")?;
     }
     // Last: its 200 MB file and ffmpeg runs would disturb the others' caches and cores.
     if args.runs(Suite::Media) && matches!(app.database, Database::Sqlite) {

@@ -227,7 +227,7 @@ impl MediaType {
                     other.describe()
                 )),
             },
-            UploadTarget::Lesson(_) => Err("a text lesson has no material to upload".into()),
+            UploadTarget::Lesson(kind) => Err(format!("a {kind} lesson has no material to upload")),
         }
     }
 }

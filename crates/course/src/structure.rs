@@ -45,6 +45,11 @@ pub enum LessonKind {
     Document,
     /// Markdown text; completes when opened.
     Text,
+    /// A quiz (pre-test, post-test, practice or graded): completed by the quiz crate, on submit
+    /// for a pre-test and on a pass otherwise; never by progress events.
+    Quiz,
+    /// A survey (reaction or follow-up): completed by the evaluation crate when answered.
+    Survey,
 }
 
 impl LessonKind {
@@ -54,6 +59,8 @@ impl LessonKind {
             LessonKind::Video => "video",
             LessonKind::Document => "document",
             LessonKind::Text => "text",
+            LessonKind::Quiz => "quiz",
+            LessonKind::Survey => "survey",
         }
     }
 
@@ -63,6 +70,8 @@ impl LessonKind {
             "video" => Some(LessonKind::Video),
             "document" => Some(LessonKind::Document),
             "text" => Some(LessonKind::Text),
+            "quiz" => Some(LessonKind::Quiz),
+            "survey" => Some(LessonKind::Survey),
             _ => None,
         }
     }
@@ -71,8 +80,13 @@ impl LessonKind {
     pub fn default_threshold(self) -> f64 {
         match self {
             LessonKind::Video | LessonKind::Document => DEFAULT_THRESHOLD,
-            LessonKind::Text => 1.0,
+            LessonKind::Text | LessonKind::Quiz | LessonKind::Survey => 1.0,
         }
+    }
+
+    /// Whether another crate completes lessons of this kind (quiz, survey), not progress events.
+    pub fn completed_elsewhere(self) -> bool {
+        matches!(self, LessonKind::Quiz | LessonKind::Survey)
     }
 }
 
@@ -85,6 +99,12 @@ pub fn check_threshold(kind: LessonKind, threshold: f64) -> Result<f64, CourseEr
         return Err(CourseError::invalid(
             "completionThreshold",
             "a text lesson completes when opened; its threshold is always 1.0",
+        ));
+    }
+    if kind.completed_elsewhere() && threshold != 1.0 {
+        return Err(CourseError::invalid(
+            "completionThreshold",
+            "a quiz or survey lesson completes when taken; its threshold is always 1.0",
         ));
     }
     if !(threshold > 0.0 && threshold <= 1.0) {

@@ -49,6 +49,10 @@ pub struct AppState {
     pub courses: course::Courses,
     /// Enrollment service (also identity's people observer and the courses' learner check).
     pub enrollments: enrollment::Enrollments,
+    /// Quiz service (its attempt-closing job is wired here).
+    pub quizzes: quiz::Quizzes,
+    /// Evaluation service (its sweep job and certificate routes are wired here).
+    pub evaluation: evaluation::Evaluation,
     /// Request metrics.
     pub metrics: Arc<metrics::Metrics>,
     /// The configuration in force.
@@ -76,6 +80,8 @@ pub struct Overrides {
     pub course: Option<course::CourseSettings>,
     /// Sees every SQL statement the app's database connection runs (tests count them).
     pub statement_observer: Option<StatementObserver>,
+    /// Quiz attempt settings (default: production values).
+    pub quiz: Option<quiz::QuizSettings>,
 }
 
 /// Opens the database (migrating when configured), the object store and the services, and
@@ -132,6 +138,29 @@ pub async fn build_state(
     )
     // Enrolled learners may take a course's content; course cannot depend on enrollment.
     .with_learner_access(Arc::new(enrollments.clone()));
+    let quizzes = quiz::Quizzes::new(
+        db.clone(),
+        clock.clone(),
+        jobs.clone(),
+        overrides.quiz.unwrap_or_default(),
+    );
+    let evaluation = evaluation::Evaluation::new(
+        db.clone(),
+        clock.clone(),
+        jobs.clone(),
+        evaluation::EvaluationSettings {
+            public_url: public_url.clone(),
+            url_key: keys.certificates.clone(),
+            ..evaluation::EvaluationSettings::default()
+        },
+    );
+    if config.migrate_on_start {
+        // The default survey templates; also written on first use when migrations ran apart.
+        evaluation
+            .seed_default_templates()
+            .await
+            .context("seeding the default survey templates")?;
+    }
     let schema = schema::builder(config.graphiql)
         .data(db.clone())
         .data(clock.clone())
@@ -141,6 +170,8 @@ pub async fn build_state(
         .data(courses.clone())
         .data(enrollments.clone())
         .data(progress::Progress::new(db.clone(), clock.clone()))
+        .data(quizzes.clone())
+        .data(evaluation.clone())
         .finish();
     Ok(AppState {
         schema,
@@ -150,6 +181,8 @@ pub async fn build_state(
         store,
         courses,
         enrollments,
+        quizzes,
+        evaluation,
         metrics: Arc::new(metrics::Metrics::default()),
         config: Arc::new(config),
     })
@@ -206,6 +239,7 @@ pub fn router(state: AppState) -> Router {
         _ => None,
     };
     let hls = state.courses.media_router();
+    let certificates = state.evaluation.router();
     let mut app = Router::new()
         .route("/graphql", get(http::graphql_get).post(http::graphql_post))
         .route("/healthz", get(ops::healthz))
@@ -215,7 +249,9 @@ pub fn router(state: AppState) -> Router {
         // Signed HLS playlists, on every store. Nested before the local store's `/media`:
         // axum adds nested routes to one table in which the static `hls` segment wins over
         // the local store's `/media/{*key}` catch-all, so both are reachable.
-        .nest("/media/hls", hls);
+        .nest("/media/hls", hls)
+        // Signed certificate PDFs and the public verification page.
+        .merge(certificates);
     if let Some(media) = media {
         app = app.nest("/media", media);
     }
@@ -331,6 +367,13 @@ pub fn spawn_worker(
         },
     );
     ops::register_handlers(&mut worker, state);
+    // The evaluation sweep re-schedules itself; a starting worker makes sure one is queued.
+    let evaluation = state.evaluation.clone();
+    tokio::spawn(async move {
+        if let Err(e) = evaluation.schedule_sweep(None).await {
+            tracing::warn!(error = %e, "cannot schedule the evaluation sweep");
+        }
+    });
     for h in extra_handlers {
         worker.register(h.clone());
     }

@@ -80,7 +80,13 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
 
 /// Registers every job handler the platform has. Domain crates add theirs here as they arrive.
 pub fn register_handlers(worker: &mut Worker, state: &AppState) {
-    for handler in state.courses.job_handlers() {
+    for handler in state
+        .courses
+        .job_handlers()
+        .into_iter()
+        .chain(state.quizzes.job_handlers())
+        .chain(state.evaluation.job_handlers())
+    {
         worker.register(handler);
     }
 }

@@ -22,6 +22,7 @@ pub struct Query(
     CourseQueries,
     EnrollmentQueries,
     ProgressQueries,
+    EvaluationQueries,
 );
 
 /// Every mutation, merged from the domain crates.
@@ -32,6 +33,7 @@ pub struct Mutation(
     CourseMutations,
     EnrollmentMutations,
     ProgressMutations,
+    EvaluationMutations,
 );
 
 /// The course crate's queries, merged apart so the top-level merge stays small (one flat merge
@@ -54,11 +56,27 @@ pub struct EnrollmentMutations(enrollment::EnrollmentMutation);
 
 /// The progress crate's queries, merged apart like [`CourseQueries`].
 #[derive(MergedObject, Default)]
-pub struct ProgressQueries(progress::ProgressQuery);
+pub struct ProgressQueries(progress::ProgressQuery, QuizQueries);
+
+/// The quiz crate's queries, merged apart like [`CourseQueries`].
+#[derive(MergedObject, Default)]
+pub struct QuizQueries(quiz::QuizQuery, quiz::QuizAuthoringQuery);
 
 /// The progress crate's mutations, merged apart like [`CourseQueries`].
 #[derive(MergedObject, Default)]
-pub struct ProgressMutations(progress::ProgressMutation);
+pub struct ProgressMutations(progress::ProgressMutation, QuizMutations);
+
+/// The quiz crate's mutations, merged apart like [`CourseQueries`].
+#[derive(MergedObject, Default)]
+pub struct QuizMutations(quiz::QuizMutation, quiz::QuizAuthoringMutation);
+
+/// The evaluation crate's queries (surveys, certificates), merged apart like [`CourseQueries`].
+#[derive(MergedObject, Default)]
+pub struct EvaluationQueries(evaluation::SurveyQuery, evaluation::CertificateQuery);
+
+/// The evaluation crate's mutations, merged apart like [`CourseQueries`].
+#[derive(MergedObject, Default)]
+pub struct EvaluationMutations(evaluation::SurveyMutation, evaluation::CertificateMutation);
 
 /// The served schema.
 pub type LmsSchema = Schema<Query, Mutation, EmptySubscription>;

@@ -21,6 +21,8 @@ pub struct Keys {
     pub media: Secret,
     /// Signs HLS playlist URLs.
     pub playlists: Secret,
+    /// Signs certificate download URLs.
+    pub certificates: Secret,
 }
 
 fn derive(master: &Secret, purpose: &str) -> anyhow::Result<Secret> {
@@ -50,6 +52,7 @@ impl Keys {
             tokens: derive(&master, "lms/access-tokens/v1")?,
             media: derive(&master, "lms/media-urls/v1")?,
             playlists: derive(&master, "lms/hls-playlists/v1")?,
+            certificates: derive(&master, "lms/certificate-urls/v1")?,
         })
     }
 }

@@ -217,6 +217,73 @@ async fn credit_course(
     }
 }
 
+/// Completes lesson `lesson_id` of enrollment `enrollment_id` at `at`, for lessons that progress
+/// events never complete (quizzes, surveys): the quiz and evaluation crates call it in their own
+/// transaction once they have authorised. Idempotent; a completion only moves earlier. Then
+/// refreshes the enrollment, which may complete the course and credit its JP.
+///
+/// # Errors
+/// NOT_FOUND when the enrollment or its course plan is gone; INTERNAL on database failure.
+pub async fn complete_lesson(
+    conn: &impl ConnectionTrait,
+    enrollment_id: Uuid,
+    lesson_id: Uuid,
+    at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<Refreshed, ProgressError> {
+    let enrollment = enrollment_entity::Entity::find_by_id(enrollment_id)
+        .one(conn)
+        .await?
+        .ok_or(ProgressError::NotFound("enrollment"))?;
+    let row = lesson_progress::ActiveModel {
+        id: Set(kernel::new_id()),
+        enrollment_id: Set(enrollment_id),
+        lesson_id: Set(lesson_id),
+        person_id: Set(enrollment.person_id),
+        watched_intervals: Set("[]".into()),
+        watched_seconds: Set(0.0),
+        pages_viewed: Set("[]".into()),
+        opened: Set(true),
+        position_seconds: Set(None),
+        position_at: Set(None),
+        completed_at: Set(Some(at)),
+        updated_at: Set(now),
+    };
+    lesson_progress::Entity::insert(row)
+        .on_conflict(
+            sea_orm::sea_query::OnConflict::columns([
+                lesson_progress::Column::EnrollmentId,
+                lesson_progress::Column::LessonId,
+            ])
+            .do_nothing()
+            .to_owned(),
+        )
+        .exec_without_returning(conn)
+        .await?;
+    lesson_progress::Entity::update_many()
+        .col_expr(lesson_progress::Column::CompletedAt, Expr::value(at))
+        .col_expr(lesson_progress::Column::Opened, Expr::value(true))
+        .col_expr(lesson_progress::Column::UpdatedAt, Expr::value(now))
+        .filter(lesson_progress::Column::EnrollmentId.eq(enrollment_id))
+        .filter(lesson_progress::Column::LessonId.eq(lesson_id))
+        .filter(
+            sea_orm::Condition::any()
+                .add(lesson_progress::Column::CompletedAt.is_null())
+                .add(lesson_progress::Column::CompletedAt.gt(at)),
+        )
+        .exec(conn)
+        .await?;
+    let plans = plan::load(conn, &[enrollment.course_id]).await?;
+    let plan = plans
+        .get(&enrollment.course_id)
+        .ok_or(ProgressError::NotFound("course"))?;
+    let rows = lesson_progress::Entity::find()
+        .filter(lesson_progress::Column::EnrollmentId.eq(enrollment_id))
+        .all(conn)
+        .await?;
+    refresh_enrollment(conn, &enrollment, plan, &rows, Some(at), now).await
+}
+
 /// The outcome of [`Progress::recompute_completions`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Recomputed {

@@ -113,7 +113,7 @@ impl LessonState {
                 let seen = self.pages.iter().filter(|p| **p >= 1 && **p <= n).count();
                 Some((seen as f64 / f64::from(n)).min(1.0))
             }
-            LessonKind::Text => None,
+            LessonKind::Text | LessonKind::Quiz | LessonKind::Survey => None,
         }
     }
 
@@ -121,6 +121,8 @@ impl LessonState {
     pub fn satisfies(&self, rule: &LessonRule) -> bool {
         match rule.kind {
             LessonKind::Text => self.opened,
+            // Completed by the quiz and evaluation crates (`completion::complete_lesson`).
+            LessonKind::Quiz | LessonKind::Survey => false,
             LessonKind::Video | LessonKind::Document => self
                 .share(rule)
                 .is_some_and(|s| s + EPSILON >= rule.threshold),

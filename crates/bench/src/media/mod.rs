@@ -132,42 +132,47 @@ fn range_rows(table: &mut Table, r: &range_get::RangeFigures) {
         "-",
         "range GET: test file",
         format!(
-            "{} MiB pseudo-random, local store; page cache warm (dropping it needs root)",
-            num(r.file_bytes as f64 / range_get::MIB as f64, 0)
+            "{} MiB pseudo-random, local store; warm rows: page cache warm; cold rows: file \
+             evicted from the page cache before each pass",
+            num(mib(r.file_bytes), 0)
         ),
     );
     table.add(
         SECTION,
         "-",
         "range GET: bytes verified (SHA-256 of the ranges received = the file's)",
-        format!("yes, every pattern ({}…)", &r.sha256_hex[..16]),
+        format!(
+            "yes, every pattern, warm and cold ({}…)",
+            &r.sha256_hex[..16]
+        ),
     );
+    eviction_rows(table, r);
+    let cold = r.cold_is_cold();
     for p in &r.patterns {
         let label = p.pattern.label();
         let mut row = |figure: &str, value: String| {
             table.add(SECTION, "-", format!("range GET {label}: {figure}"), value);
         };
-        row("disk, pread on blocking threads", mib_per_sec(&p.disk));
-        row("disk, tokio::fs read_exact", mib_per_sec(&p.disk_tokio));
+        row("warm disk, pread on blocking threads", mib_per_sec(&p.disk));
         row(
-            "gateway /media (signed URL, Range)",
+            "warm disk, tokio::fs read_exact",
+            mib_per_sec(&p.disk_tokio),
+        );
+        row(
+            "warm gateway /media (signed URL, Range)",
             format!(
                 "{} ({} ranges/s)",
                 mib_per_sec(&p.gateway),
                 num(p.ranges_per_sec(), 0)
             ),
         );
-        let verdict = if p.ratio() >= range_get::RATIO_GOAL {
-            "meets"
-        } else {
-            "BELOW"
-        };
         row(
-            "gateway / disk",
+            "gateway warm / disk warm",
             format!(
-                "{} of pread, {} of tokio::fs ({verdict} goal {:.2})",
+                "{} of pread, {} of tokio::fs ({} goal {:.2})",
                 num(p.ratio(), 2),
                 num(p.gateway_over(&p.disk_tokio), 2),
+                meets(p.ratio()),
                 range_get::RATIO_GOAL
             ),
         );
@@ -187,7 +192,106 @@ fn range_rows(table: &mut Table, r: &range_get::RangeFigures) {
                 num(p.gateway_over(&p.memory_http), 2)
             ),
         );
+        row(
+            "cold disk, pread after eviction",
+            format!(
+                "{} (warm pread {} x faster)",
+                mib_per_sec(&p.cold_disk),
+                num(p.cold_slowdown(), 1)
+            ),
+        );
+        row(
+            "cold gateway /media after eviction",
+            format!(
+                "{} ({} ranges/s)",
+                mib_per_sec(&p.cold_gateway),
+                num(p.cold_ranges_per_sec(), 0)
+            ),
+        );
+        row(
+            "gateway cold / disk cold",
+            if cold {
+                format!(
+                    "{} of pread ({} goal {:.2})",
+                    num(p.cold_ratio(), 2),
+                    meets(p.cold_ratio()),
+                    range_get::RATIO_GOAL
+                )
+            } else {
+                format!(
+                    "{} of pread (NOT a cold comparison: see the eviction rows)",
+                    num(p.cold_ratio(), 2)
+                )
+            },
+        );
     }
+}
+
+/// `meets` or `BELOW` the ratio goal.
+fn meets(ratio: f64) -> &'static str {
+    if ratio >= range_get::RATIO_GOAL {
+        "meets"
+    } else {
+        "BELOW"
+    }
+}
+
+/// What the evictions did, and whether the cold rows are cold.
+fn eviction_rows(table: &mut Table, r: &range_get::RangeFigures) {
+    let e = &r.eviction;
+    let residency = match (&e.residency, &e.unmeasured) {
+        (Some(res), _) => format!(
+            "resident before >= {} MiB, after <= {} MiB of {} (fincore)",
+            num(mib(res.before), 1),
+            num(mib(res.after), 1),
+            num(mib(r.file_bytes), 0)
+        ),
+        (None, Some(why)) => format!("residency not measured ({why})"),
+        (None, None) => "residency not measured".into(),
+    };
+    let calls = match &e.failed {
+        Some(why) => format!("; the calls FAILED: {why}"),
+        None => String::new(),
+    };
+    table.add(
+        SECTION,
+        "-",
+        "range GET: eviction (fdatasync + posix_fadvise DONTNEED before each cold pass)",
+        format!("{} evictions; {residency}{calls}", e.count),
+    );
+    let slowdowns = r
+        .patterns
+        .iter()
+        .map(range_get::PatternFigures::cold_slowdown);
+    let least = slowdowns.clone().fold(f64::INFINITY, f64::min);
+    let most = slowdowns.fold(0.0, f64::max);
+    let timing = format!(
+        "warm pread {}-{} x faster than cold",
+        num(least, 1),
+        num(most, 1)
+    );
+    let verdict = if r.cold_is_cold() {
+        let how = match e.pages_dropped(r.file_bytes) {
+            Some(_) => "pages dropped (fincore)",
+            None => "by timing only",
+        };
+        format!("yes: {how}, {timing}")
+    } else if e.failed.is_some() {
+        format!("NO: eviction failed; the cold rows are warm reads ({timing})")
+    } else if e.pages_dropped(r.file_bytes) == Some(false) {
+        format!("NO: pages stayed in the cache; the cold rows are warm reads ({timing})")
+    } else {
+        format!(
+            "NOT VISIBLY: {timing}, under {} x for some pattern",
+            num(range_get::COLD_SLOWDOWN, 1)
+        )
+    };
+    table.add(
+        SECTION,
+        "-",
+        "range GET: cold rows read from disk (eviction worked)?",
+        verdict,
+    );
 }
 
 fn mib_per_sec(t: &range_get::Throughput) -> String {

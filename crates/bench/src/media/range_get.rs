@@ -3,20 +3,26 @@
 //! chunk per request on keep-alive connections, one connection or a few), against reading the
 //! same file from disk in the same chunks with `pread` on blocking threads.
 //!
-//! Both sides read warm. Dropping the page cache takes root, so the file is read whole once
-//! before measuring: the comparison is serving cached pages over HTTP against copying the same
-//! cached pages out of the kernel, so the disk side is a memory-bandwidth ceiling rather than
-//! the speed of the disk itself.
+//! Every pattern is measured twice over:
+//! - **warm**: the file is in the page cache, so the comparison is serving cached pages over
+//!   HTTP against copying the same cached pages out of the kernel; the disk side is a
+//!   memory-bandwidth ceiling rather than the speed of the disk itself;
+//! - **cold**: before each cold pass the file's pages are dropped from the page cache
+//!   (`fdatasync`, then `posix_fadvise(POSIX_FADV_DONTNEED)`, which needs no root, unlike
+//!   dropping the whole cache), so both the `pread` side and the gateway (whose local store
+//!   opens and reads the file itself) read from the disk. That is the comparison the goal is
+//!   about. Whether the pages really left is checked with util-linux's `fincore` (`mincore`)
+//!   around each eviction, and by the cold `pread` being slower than the warm one.
 //!
-//! The disk is also read through `tokio::fs` (a seek and a `read_exact` per range), and two more
-//! sides say where the time goes: the store's own read stream consumed in-process (the gateway's
-//! path without HTTP), and the same ranges served over loopback HTTP from memory (the HTTP path
-//! without the file).
+//! The disk is also read warm through `tokio::fs` (a seek and a `read_exact` per range), and two
+//! more sides say where the time goes: the store's own read stream consumed in-process (the
+//! gateway's path without HTTP), and the same ranges served over loopback HTTP from memory (the
+//! HTTP path without the file).
 //!
-//! The bytes are checked: before the timed passes of each pattern, one pass through the gateway
-//! keeps every byte received, and the SHA-256 of the reassembled file must be the generated
-//! file's. Timed passes check status, `Content-Range` and length of every answer but hash
-//! nothing, so that no side pays for checking.
+//! The bytes are checked: before the timed passes of each pattern, one warm pass and one cold
+//! pass through the gateway keep every byte received, and the SHA-256 of the reassembled file
+//! must be the generated file's. Timed passes check status, `Content-Range` and length of every
+//! answer but hash nothing, so that no side pays for checking.
 
 use std::io::SeekFrom;
 use std::net::SocketAddr;
@@ -56,6 +62,10 @@ const URL_TTL: Duration = Duration::from_secs(3600);
 pub const MIB: u64 = 1 << 20;
 /// The gateway/disk ratio the delivery aims for.
 pub const RATIO_GOAL: f64 = 0.7;
+/// How much slower than a warm `pread` pass a cold one must be to count as visibly cold.
+pub const COLD_SLOWDOWN: f64 = 1.5;
+/// The share of the file that may still be in the page cache after an eviction.
+const RESIDENT_AFTER_EVICTION: f64 = 0.01;
 
 /// The access patterns measured: a PDF viewer's or player's range size, fetched in order on one
 /// connection, and with a few connections prefetching ahead.
@@ -144,6 +154,10 @@ pub struct PatternFigures {
     pub store_stream: Throughput,
     /// The same ranges over loopback HTTP from memory: the HTTP path without the file.
     pub memory_http: Throughput,
+    /// `pread` as in `disk`, the file evicted from the page cache before each pass.
+    pub cold_disk: Throughput,
+    /// `GET /media/...` as in `gateway`, the file evicted from the page cache before each pass.
+    pub cold_gateway: Throughput,
 }
 
 impl PatternFigures {
@@ -155,6 +169,8 @@ impl PatternFigures {
             gateway: Throughput::default(),
             store_stream: Throughput::default(),
             memory_http: Throughput::default(),
+            cold_disk: Throughput::default(),
+            cold_gateway: Throughput::default(),
         }
     }
 
@@ -172,6 +188,76 @@ impl PatternFigures {
     pub fn ranges_per_sec(&self) -> f64 {
         self.gateway.ranges as f64 / self.gateway.elapsed.as_secs_f64()
     }
+
+    /// Cold gateway MiB/s over cold disk (`pread`) MiB/s: the figure the goal is about.
+    pub fn cold_ratio(&self) -> f64 {
+        self.cold_gateway.mib_per_sec() / self.cold_disk.mib_per_sec()
+    }
+
+    /// Range requests answered per second by the gateway, cold.
+    pub fn cold_ranges_per_sec(&self) -> f64 {
+        self.cold_gateway.ranges as f64 / self.cold_gateway.elapsed.as_secs_f64()
+    }
+
+    /// How many times slower the cold `pread` passes were than the warm ones.
+    pub fn cold_slowdown(&self) -> f64 {
+        self.disk.mib_per_sec() / self.cold_disk.mib_per_sec()
+    }
+}
+
+/// The file's bytes in the page cache around one eviction, as `fincore` counts them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Residency {
+    /// Just before the eviction.
+    pub before: u64,
+    /// Just after it.
+    pub after: u64,
+}
+
+/// What the evictions before the cold passes did.
+#[derive(Debug, Default)]
+pub struct Eviction {
+    /// Evictions done.
+    pub count: usize,
+    /// The fewest bytes resident before an eviction and the most left after one, over all of
+    /// them; `None` when `fincore` could not tell (see `unmeasured`).
+    pub residency: Option<Residency>,
+    /// Why the residency is unknown.
+    pub unmeasured: Option<String>,
+    /// The first error of `fdatasync` or `posix_fadvise`: the pages may not have been dropped.
+    pub failed: Option<String>,
+}
+
+impl Eviction {
+    fn record(&mut self, outcome: EvictOutcome) {
+        self.count += 1;
+        if let (None, Err(e)) = (&self.failed, outcome.advised) {
+            self.failed = Some(e);
+        }
+        match outcome.residency {
+            Ok(r) if self.unmeasured.is_none() => {
+                self.residency = Some(match self.residency {
+                    Some(seen) => Residency {
+                        before: seen.before.min(r.before),
+                        after: seen.after.max(r.after),
+                    },
+                    None => r,
+                });
+            }
+            Ok(_) => {}
+            Err(e) => {
+                self.residency = None;
+                self.unmeasured.get_or_insert(e);
+            }
+        }
+    }
+
+    /// Whether `fincore` saw the pages go: at most 1% of a `size`-byte file left after every
+    /// eviction. `None` when it could not tell.
+    pub fn pages_dropped(&self, size: u64) -> Option<bool> {
+        self.residency
+            .map(|r| r.after as f64 <= size as f64 * RESIDENT_AFTER_EVICTION)
+    }
 }
 
 /// Everything the range-GET comparison found.
@@ -183,6 +269,22 @@ pub struct RangeFigures {
     pub sha256_hex: String,
     /// Every side, per pattern.
     pub patterns: Vec<PatternFigures>,
+    /// What the evictions before the cold passes did.
+    pub eviction: Eviction,
+}
+
+impl RangeFigures {
+    /// Whether the cold passes were visibly cold: every eviction call succeeded, `fincore` (when
+    /// it could tell) saw the pages go, and every pattern's cold `pread` was at least
+    /// [`COLD_SLOWDOWN`] times slower than its warm one.
+    pub fn cold_is_cold(&self) -> bool {
+        self.eviction.failed.is_none()
+            && self.eviction.pages_dropped(self.file_bytes) != Some(false)
+            && self
+                .patterns
+                .iter()
+                .all(|p| p.cold_slowdown() >= COLD_SLOWDOWN)
+    }
 }
 
 /// Stores a pseudo-random file of `file_bytes` in the app's local store, then measures every
@@ -251,16 +353,22 @@ async fn measure(
         .with_state(data.clone());
     let plain_server = tokio::spawn(async move { axum::serve(plain_listener, plain_router).await });
 
-    // Warm the page cache: dropping it takes root, so both sides read cached pages.
+    // Warm the page cache for the warm sides; each cold side evicts the file first.
     disk_pass(&path, size, PATTERNS[1]).await?;
     let mut figures = Vec::with_capacity(patterns.len());
+    let mut eviction = Eviction::default();
     let outcome: anyhow::Result<()> = async {
         for &pattern in patterns {
             eprintln!("  {} ...", pattern.label());
             verify(&gateway, size, pattern, &digest).await?;
+            eviction.record(evict(&path).await?);
+            verify(&gateway, size, pattern, &digest)
+                .await
+                .context("the cold verification pass failed")?;
             let mut f = PatternFigures::new(pattern);
-            // The sides take turns, so whatever else the machine does weighs on all alike.
-            for _ in 0..passes {
+            // The sides take turns, so whatever else the machine does weighs on all alike. A
+            // cold pass reads the whole file, so the warm sides that follow it read warm again.
+            for pass in 0..passes {
                 f.disk.add(disk_pass(&path, size, pattern).await?);
                 f.disk_tokio
                     .add(tokio_disk_pass(&path, size, pattern).await?);
@@ -269,6 +377,16 @@ async fn measure(
                 f.store_stream.add(store_pass(&store, size, pattern).await?);
                 f.memory_http
                     .add(http_pass(&plain, size, pattern, false).await?.throughput);
+                // The cold sides alternate which goes first, each right after an eviction.
+                for gateway_side in [pass % 2 == 1, pass % 2 == 0] {
+                    eviction.record(evict(&path).await?);
+                    if gateway_side {
+                        f.cold_gateway
+                            .add(http_pass(&gateway, size, pattern, false).await?.throughput);
+                    } else {
+                        f.cold_disk.add(disk_pass(&path, size, pattern).await?);
+                    }
+                }
             }
             figures.push(f);
         }
@@ -281,7 +399,66 @@ async fn measure(
         file_bytes: size,
         sha256_hex: hex::encode(digest),
         patterns: figures,
+        eviction,
     })
+}
+
+/// What one eviction did: whether the calls succeeded, and the file's resident bytes around it.
+struct EvictOutcome {
+    advised: Result<(), String>,
+    residency: Result<Residency, String>,
+}
+
+/// Drops the pages of the file at `path` from the page cache: `fdatasync` first (dirty pages
+/// are not dropped), then `posix_fadvise(POSIX_FADV_DONTNEED)` over the whole file. Counts the
+/// file's resident bytes with `fincore` before and after. A failed call is reported in the
+/// outcome rather than stopping the run, so that the table says the cold passes were not cold.
+///
+/// # Errors
+/// Only when the blocking task cannot run.
+async fn evict(path: &Path) -> anyhow::Result<EvictOutcome> {
+    let path = path.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let before = resident_bytes(&path);
+        let advised = std::fs::File::open(&path)
+            .and_then(|file| {
+                file.sync_data()?;
+                rustix::fs::fadvise(&file, 0, None, rustix::fs::Advice::DontNeed)?;
+                Ok(())
+            })
+            .map_err(|e| format!("{e}"));
+        let after = resident_bytes(&path);
+        let residency = match (before, after) {
+            (Ok(before), Ok(after)) => Ok(Residency { before, after }),
+            (Err(e), _) | (_, Err(e)) => Err(format!("{e:#}")),
+        };
+        EvictOutcome { advised, residency }
+    })
+    .await
+    .context("the eviction task panicked")
+}
+
+/// The bytes of the file at `path` in the page cache, by util-linux's `fincore` (`mincore` of a
+/// mapping of the file, which reads nothing).
+fn resident_bytes(path: &Path) -> anyhow::Result<u64> {
+    let out = std::process::Command::new("fincore")
+        .args(["--bytes", "--noheadings", "--raw", "--output", "RES"])
+        .arg(path)
+        .output()
+        .context("cannot run fincore (util-linux)")?;
+    anyhow::ensure!(
+        out.status.success(),
+        "fincore failed: {}",
+        String::from_utf8_lossy(&out.stderr).trim()
+    );
+    parse_fincore(&String::from_utf8_lossy(&out.stdout))
+}
+
+/// The byte count `fincore --bytes --noheadings --raw --output RES` prints.
+fn parse_fincore(out: &str) -> anyhow::Result<u64> {
+    out.trim()
+        .parse()
+        .with_context(|| format!("fincore printed {out:?}, not a byte count"))
 }
 
 /// `len` bytes of splitmix64 output: incompressible, and the same on every run.
@@ -615,6 +792,53 @@ mod tests {
         let ranges: Vec<_> = std::iter::from_fn(|| pattern.claim(&next, 10)).collect();
         assert_eq!(ranges, vec![0..4, 4..8, 8..10]);
         assert_eq!(pattern.claim(&next, 10), None);
+    }
+
+    #[test]
+    fn fincore_output_is_a_byte_count() {
+        assert_eq!(parse_fincore("209715200\n").unwrap(), 209_715_200);
+        assert_eq!(parse_fincore("0").unwrap(), 0);
+        assert!(parse_fincore("200M\n").is_err());
+    }
+
+    fn residency(before: u64, after: u64) -> EvictOutcome {
+        EvictOutcome {
+            advised: Ok(()),
+            residency: Ok(Residency { before, after }),
+        }
+    }
+
+    #[test]
+    fn evictions_keep_the_worst_residency_and_the_first_error() {
+        let mut e = Eviction::default();
+        e.record(residency(100, 0));
+        e.record(residency(80, 1));
+        assert_eq!(
+            e.residency,
+            Some(Residency {
+                before: 80,
+                after: 1
+            })
+        );
+        assert_eq!(e.pages_dropped(100), Some(true));
+        e.record(residency(100, 50));
+        assert_eq!(e.pages_dropped(100), Some(false));
+        e.record(EvictOutcome {
+            advised: Err("EINVAL".into()),
+            residency: Err("no fincore".into()),
+        });
+        e.record(EvictOutcome {
+            advised: Err("later".into()),
+            residency: Ok(Residency {
+                before: 1,
+                after: 0,
+            }),
+        });
+        assert_eq!(e.count, 5);
+        assert_eq!(e.failed.as_deref(), Some("EINVAL"));
+        assert_eq!(e.residency, None);
+        assert_eq!(e.unmeasured.as_deref(), Some("no fincore"));
+        assert_eq!(e.pages_dropped(100), None);
     }
 
     #[test]

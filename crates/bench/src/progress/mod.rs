@@ -3,10 +3,10 @@
 //! table as a baseline, and dashboard and roster reads under 200 concurrent users.
 
 mod direct;
-mod http;
+pub(crate) mod http;
 mod ingest;
 mod reads;
-mod setup;
+pub(crate) mod setup;
 
 use std::time::Duration;
 

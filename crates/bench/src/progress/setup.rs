@@ -15,14 +15,15 @@ use uuid::Uuid;
 use crate::app::{ADMIN_EMAIL, App};
 use crate::progress::http::gql;
 
-const CREATE: &str = "mutation($i: CreateCourseInput!) { createCourse(input: $i) { id } }";
-const CREATE_MODULE: &str =
+pub(crate) const CREATE: &str =
+    "mutation($i: CreateCourseInput!) { createCourse(input: $i) { id } }";
+pub(crate) const CREATE_MODULE: &str =
     "mutation($c: ID!, $i: CreateModuleInput!) { createModule(courseId: $c, input: $i) { id } }";
-const CREATE_LESSON: &str =
+pub(crate) const CREATE_LESSON: &str =
     "mutation($m: ID!, $i: CreateLessonInput!) { createLesson(moduleId: $m, input: $i) { id } }";
-const SUBMIT: &str = "mutation($id: ID!) { submitCourseForReview(id: $id) { state } }";
-const APPROVE: &str = "mutation($id: ID!) { approveCourse(id: $id) { state } }";
-const CREATE_COHORT: &str =
+pub(crate) const SUBMIT: &str = "mutation($id: ID!) { submitCourseForReview(id: $id) { state } }";
+pub(crate) const APPROVE: &str = "mutation($id: ID!) { approveCourse(id: $id) { state } }";
+pub(crate) const CREATE_COHORT: &str =
     "mutation($c: ID!, $i: CreateCohortInput!) { createCohort(courseId: $c, input: $i) { id } }";
 
 /// Video lessons of the course.
@@ -54,7 +55,7 @@ pub struct Learner {
 }
 
 /// Signs an access token for `person` with `roles`, as `signIn` would after the password check.
-fn token(app: &App, person: Uuid, roles: &str) -> anyhow::Result<String> {
+pub(crate) fn token(app: &App, person: Uuid, roles: &str) -> anyhow::Result<String> {
     let now = Utc::now();
     app.state()
         .identity
@@ -71,13 +72,13 @@ fn token(app: &App, person: Uuid, roles: &str) -> anyhow::Result<String> {
         .map_err(|e| anyhow::anyhow!("cannot sign a token: {e}"))
 }
 
-fn id_of(v: &Value) -> anyhow::Result<Uuid> {
+pub(crate) fn id_of(v: &Value) -> anyhow::Result<Uuid> {
     let s = v.as_str().with_context(|| format!("not an id: {v}"))?;
     Uuid::parse_str(s).with_context(|| format!("not a UUID: {s}"))
 }
 
 /// A person row with `roles`.
-fn person_row(id: Uuid, n: usize, tag: &str, roles: &str) -> person::ActiveModel {
+pub(crate) fn person_row(id: Uuid, n: usize, tag: &str, roles: &str) -> person::ActiveModel {
     let now = Utc::now();
     person::ActiveModel {
         id: Set(id),

@@ -1,0 +1,23 @@
+//! The notification outbox: what a mailer or push service would deliver.
+
+use sea_orm::entity::prelude::*;
+
+/// A row of `evaluation_notifications`.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "evaluation_notifications")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub person_id: Uuid,
+    /// `follow_up_requested` or `follow_up_reminder`.
+    pub kind: String,
+    pub follow_up_request_id: Option<Uuid>,
+    pub created_at: DateTimeUtc,
+    /// Set by whatever delivers it (nothing does yet).
+    pub delivered_at: Option<DateTimeUtc>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
