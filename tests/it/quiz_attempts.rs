@@ -857,11 +857,24 @@ async fn the_window_and_the_required_lessons_gate_the_post_test() {
         json!({"q": post, "ids": qs[3..]}),
     )
     .await;
-    // The post-test is locked: the pre-test first.
+    // The post-test is locked: the pre-test first. So is the material.
     let r = app.gql(Some(&ana), &start_q(), json!({"q": post})).await;
     assert_eq!(r["errors"][0]["extensions"]["reason"], "LOCKED", "{r}");
+    let content = "query($id: ID!) { course(id: $id) { modules { lessons { title body } } } }";
+    let r = app.gql(Some(&ana), content, json!({"id": f.course})).await;
+    assert_eq!(r["errors"][0]["extensions"]["reason"], "LOCKED", "{r}");
+    assert_eq!(error_code(&r).as_deref(), Some("CONFLICT"));
+    // Not for the course's trainer.
+    app.ok(Some(&f.trainer), content, json!({"id": f.course}))
+        .await;
     let a = start(&app, &ana, &pre).await;
     app.ok(Some(&ana), &submit_q(), json!({"a": a["id"]})).await;
+    // Taken (whatever the score): the material opens.
+    let r = app.ok(Some(&ana), content, json!({"id": f.course})).await;
+    assert_eq!(
+        r["course"]["modules"][0]["lessons"][0]["body"],
+        "# Bacaan\n\nIsi."
+    );
     // Still locked: the text lesson is required and not read yet.
     let r = app.gql(Some(&ana), &start_q(), json!({"q": post})).await;
     assert_eq!(r["errors"][0]["extensions"]["reason"], "LOCKED", "{r}");

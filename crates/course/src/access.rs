@@ -87,6 +87,44 @@ pub trait LearnerAccess: Send + Sync + std::fmt::Debug + 'static {
     /// # Errors
     /// INTERNAL on database failure.
     async fn may_learn(&self, person_id: Uuid, course_id: Uuid) -> Result<bool, CourseError>;
+
+    /// The lessons of `course_id` that `person_id` may not open yet, with the reason (a pre-test
+    /// to take first). None by default.
+    ///
+    /// # Errors
+    /// INTERNAL on database failure.
+    async fn locked_lessons(
+        &self,
+        person_id: Uuid,
+        course_id: Uuid,
+    ) -> Result<Option<(std::collections::HashSet<Uuid>, String)>, CourseError> {
+        let _ = (person_id, course_id);
+        Ok(None)
+    }
+}
+
+/// Checks that `actor` may open lesson `lesson_id` of `course` (content access already
+/// granted): editors always; a learner unless the hook says the lesson is locked for them.
+///
+/// # Errors
+/// CONFLICT with reason LOCKED; INTERNAL on database failure.
+pub async fn require_lesson_open(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    course: &course::Model,
+    lesson_id: Uuid,
+    learners: Option<&dyn LearnerAccess>,
+) -> Result<(), CourseError> {
+    let (Some(learners), Some(person)) = (learners, actor.person_id) else {
+        return Ok(());
+    };
+    if require_editor(conn, actor, course).await.is_ok() {
+        return Ok(());
+    }
+    match learners.locked_lessons(person, course.id).await? {
+        Some((locked, why)) if locked.contains(&lesson_id) => Err(CourseError::Locked(why)),
+        _ => Ok(()),
+    }
 }
 
 /// Checks that `actor` may take the course's content (lesson bodies, media URLs): its editors,

@@ -507,6 +507,9 @@ pub async fn lesson_media(
 ) -> Result<Option<LessonMedia>, CourseError> {
     let course = access::find_course(&courses.db, lesson.course_id).await?;
     courses.require_content_access(actor, &course).await?;
+    courses
+        .require_lesson_open(actor, &course, lesson.id)
+        .await?;
     if lesson.material_id.is_none() {
         return Ok(None);
     }

@@ -23,6 +23,9 @@ pub enum CourseError {
     /// CONFLICT: clashes with the current state.
     #[error("{0}")]
     Conflict(String),
+    /// CONFLICT with `reason` LOCKED: the lesson opens later (a pre-test comes first).
+    #[error("{0}")]
+    Locked(String),
     /// Passes a storage error through with its own code.
     #[error(transparent)]
     Storage(#[from] storage::StorageError),
@@ -73,7 +76,7 @@ impl Coded for CourseError {
             CourseError::Forbidden => ErrorCode::Forbidden,
             CourseError::NotFound(_) => ErrorCode::NotFound,
             CourseError::Invalid { .. } => ErrorCode::BadUserInput,
-            CourseError::Conflict(_) => ErrorCode::Conflict,
+            CourseError::Conflict(_) | CourseError::Locked(_) => ErrorCode::Conflict,
             CourseError::Storage(e) => e.code(),
             CourseError::Jobs(e) => e.code(),
             CourseError::Database(_) | CourseError::Internal(_) => ErrorCode::Internal,
@@ -83,6 +86,7 @@ impl Coded for CourseError {
     fn extensions(&self) -> Vec<(&'static str, serde_json::Value)> {
         match self {
             CourseError::Invalid { field, .. } => vec![("field", serde_json::json!(field))],
+            CourseError::Locked(_) => vec![("reason", serde_json::json!("LOCKED"))],
             CourseError::Storage(e) => e.extensions(),
             _ => Vec::new(),
         }

@@ -469,6 +469,10 @@ impl Lesson {
     /// The Markdown body: content, for those who may take the course (FORBIDDEN otherwise).
     async fn body(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
         self.course.require_content(ctx).await?;
+        courses(ctx)?
+            .require_lesson_open(actor(ctx)?, &self.course.model, self.model.id)
+            .await
+            .gql()?;
         Ok(self.model.body.as_deref())
     }
     /// What a player needs to show the lesson's material: content, for those who may take the

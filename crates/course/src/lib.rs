@@ -136,6 +136,46 @@ impl Courses {
         access::require_content_access(&self.db, actor, course, self.learners.as_deref()).await
     }
 
+    /// Checks that `actor`, who may take `course`'s content, may open lesson `lesson_id` now.
+    ///
+    /// # Errors
+    /// CONFLICT with reason LOCKED while a pre-test must come first; INTERNAL on database
+    /// failure.
+    pub async fn require_lesson_open(
+        &self,
+        actor: &kernel::Actor,
+        course: &entity::course::Model,
+        lesson_id: uuid::Uuid,
+    ) -> Result<(), CourseError> {
+        access::require_lesson_open(&self.db, actor, course, lesson_id, self.learners.as_deref())
+            .await
+    }
+
+    /// The lessons of `course` locked for `actor` (none for editors and people without a hook).
+    ///
+    /// # Errors
+    /// INTERNAL on database failure.
+    pub async fn locked_lessons(
+        &self,
+        actor: &kernel::Actor,
+        course: &entity::course::Model,
+    ) -> Result<std::collections::HashSet<uuid::Uuid>, CourseError> {
+        let (Some(learners), Some(person)) = (self.learners.as_deref(), actor.person_id) else {
+            return Ok(Default::default());
+        };
+        if access::require_editor(&self.db, actor, course)
+            .await
+            .is_ok()
+        {
+            return Ok(Default::default());
+        }
+        Ok(learners
+            .locked_lessons(person, course.id)
+            .await?
+            .map(|(locked, _)| locked)
+            .unwrap_or_default())
+    }
+
     /// The background job handlers of this crate (processing, clean-up), for the worker.
     pub fn job_handlers(&self) -> Vec<Arc<dyn JobHandler>> {
         processing::handlers(self)

@@ -131,6 +131,8 @@ impl Courses {
         }
         let course = access::find_course(&self.db, course_id).await?;
         self.require_content_access(actor, &course).await?;
+        // Lessons behind a pre-test are listed as unavailable until it is taken.
+        let locked = self.locked_lessons(actor, &course).await?;
         let ttl = self
             .settings
             .offline_url_ttl
@@ -167,6 +169,10 @@ impl Courses {
         for lesson in &lessons {
             // Text travels in the outline; quizzes and surveys are answered online.
             if !matches!(lesson.kind.as_str(), "video" | "document") {
+                continue;
+            }
+            if locked.contains(&lesson.id) {
+                package.unavailable_lessons.push(lesson.id);
                 continue;
             }
             let Some(m) = playable(lesson, &current, &newest_ready) else {

@@ -136,8 +136,9 @@ pub async fn build_state(
             ..overrides.course.unwrap_or_default()
         },
     )
-    // Enrolled learners may take a course's content; course cannot depend on enrollment.
-    .with_learner_access(Arc::new(enrollments.clone()));
+    // Enrolled learners may take a course's content, once a gating pre-test is taken; course
+    // cannot depend on enrollment or quiz.
+    .with_learner_access(Arc::new(quiz::gate::GatedAccess::new(enrollments.clone())));
     let quizzes = quiz::Quizzes::new(
         db.clone(),
         clock.clone(),

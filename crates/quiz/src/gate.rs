@@ -68,8 +68,8 @@ pub async fn pending_pre_test(
         .then(|| "take the pre-test first: the material opens once it is submitted".to_owned()))
 }
 
-/// The lessons of `course_id` locked for `person_id`: every lesson but the gating pre-tests
-/// while one of them is not taken; none otherwise.
+/// The lessons of `course_id` locked for `person_id`, with the reason: every lesson but the
+/// gating pre-tests while one of them is not taken; `None` otherwise.
 ///
 /// # Errors
 /// INTERNAL on database failure.
@@ -77,24 +77,61 @@ pub async fn locked_lessons(
     conn: &impl ConnectionTrait,
     course_id: Uuid,
     person_id: Uuid,
-) -> Result<HashSet<Uuid>, QuizError> {
-    if pending_pre_test(conn, course_id, person_id)
-        .await?
-        .is_none()
-    {
-        return Ok(HashSet::new());
-    }
+) -> Result<Option<(HashSet<Uuid>, String)>, QuizError> {
+    let Some(why) = pending_pre_test(conn, course_id, person_id).await? else {
+        return Ok(None);
+    };
     let open: HashSet<Uuid> = gates(conn, course_id)
         .await?
         .iter()
         .map(|q| q.lesson_id)
         .collect();
-    Ok(course::entity::lesson::Entity::find()
+    let locked = course::entity::lesson::Entity::find()
         .filter(course::entity::lesson::Column::CourseId.eq(course_id))
         .all(conn)
         .await?
         .into_iter()
         .map(|l| l.id)
         .filter(|id| !open.contains(id))
-        .collect())
+        .collect();
+    Ok(Some((locked, why)))
+}
+
+/// Who may learn a course, with the pre-test gate on top: wraps the enrollment crate's answer
+/// and adds the lessons a gating pre-test keeps locked. The gateway hands it to the course
+/// crate, which cannot depend on the quiz crate.
+#[derive(Debug, Clone)]
+pub struct GatedAccess {
+    enrollments: enrollment::Enrollments,
+}
+
+impl GatedAccess {
+    /// The gate over `enrollments`.
+    pub fn new(enrollments: enrollment::Enrollments) -> Self {
+        GatedAccess { enrollments }
+    }
+}
+
+#[async_trait::async_trait]
+impl course::access::LearnerAccess for GatedAccess {
+    async fn may_learn(
+        &self,
+        person_id: Uuid,
+        course_id: Uuid,
+    ) -> Result<bool, course::CourseError> {
+        self.enrollments.may_learn(person_id, course_id).await
+    }
+
+    async fn locked_lessons(
+        &self,
+        person_id: Uuid,
+        course_id: Uuid,
+    ) -> Result<Option<(HashSet<Uuid>, String)>, course::CourseError> {
+        locked_lessons(&self.enrollments.db, course_id, person_id)
+            .await
+            .map_err(|e| match e {
+                QuizError::Database(db) => course::CourseError::Database(db),
+                other => course::CourseError::Internal(other.to_string()),
+            })
+    }
 }

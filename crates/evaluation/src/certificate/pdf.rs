@@ -486,7 +486,7 @@ mod tests {
         let m = qr_matrix("https://lms.tangerangselatankota.go.id/verify/KX7P-9QMR-2D").unwrap();
         let n = m.len();
         // Version v is 17 + 4v modules wide, v in 1..=40.
-        assert!(n >= 21 && n <= 177 && (n - 17) % 4 == 0, "{n}");
+        assert!((21..=177).contains(&n) && (n - 17).is_multiple_of(4), "{n}");
         assert!(m.iter().all(|row| row.len() == n));
         // The finder pattern's corner is dark.
         assert!(m[0][0] && m[0][n - 1] && m[n - 1][0]);

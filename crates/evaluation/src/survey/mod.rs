@@ -87,6 +87,7 @@ impl Dimension {
 
 /// How a question is answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Enum)]
+#[graphql(name = "SurveyQuestionKind")]
 pub enum QuestionKind {
     /// 1 (sangat tidak setuju) to 5 (sangat setuju).
     Likert,
