@@ -1339,3 +1339,72 @@ async fn attempts_are_seen_only_by_their_learner_their_course_and_admins() {
     assert_eq!(r["errors"][0]["extensions"]["field"], "questionIds", "{r}");
     let _ = f.course;
 }
+
+#[tokio::test]
+async fn editing_a_question_already_given_makes_a_new_version_and_attempts_keep_theirs() {
+    let app = TestApp::spawn().await;
+    let f = fixture(&app, "KUIS-VERSI", 1).await;
+    let q = question(
+        &app,
+        &f,
+        json!({"kind": "SINGLE_CHOICE", "prompt": "Versi satu?", "options": [{"text": "Ya", "correct": true}, {"text": "Tidak", "correct": false}]}),
+    )
+    .await;
+    let qid = s(&q["id"]);
+    let quiz = configure(&app, &f, &f.quiz_lessons[0], json!({"kind": "GRADED"})).await;
+    app.ok(
+        Some(&f.trainer),
+        SET_QUESTIONS,
+        json!({"q": quiz, "ids": [qid]}),
+    )
+    .await;
+    let (_, ana) = learner(&app, &f, "ana").await;
+    let a = start(&app, &ana, &quiz).await;
+    // The trainer rewrites the question and flips the key while Ana's attempt is open.
+    let ya = s(&q["options"][0]["id"]);
+    let tidak = s(&q["options"][1]["id"]);
+    let update = "mutation($id: ID!, $i: UpdateQuestionInput!) { updateQuestion(id: $id, input: $i) { version prompt versions { number current prompt } } }";
+    let edited = app
+        .ok(
+            Some(&f.trainer),
+            update,
+            json!({"id": qid, "i": {"prompt": "Versi dua?", "options": [{"id": ya, "text": "Ya", "correct": false}, {"id": tidak, "text": "Tidak", "correct": true}]}}),
+        )
+        .await["updateQuestion"]
+        .clone();
+    assert_eq!(edited["version"], 2, "{edited}");
+    assert_eq!(edited["versions"].as_array().unwrap().len(), 2);
+    // Ana's attempt keeps version 1: its prompt, and its key ("Ya" is right).
+    let sc = by_prompt(&a, "Versi satu?");
+    save(
+        &app,
+        &ana,
+        &a,
+        vec![answer(
+            sc,
+            1,
+            Utc::now(),
+            "optionIds",
+            json!(choice_ids(sc, &["Ya"])),
+        )],
+    )
+    .await;
+    let done =
+        app.ok(Some(&ana), &submit_q(), json!({"a": a["id"]})).await["submitQuizAttempt"].clone();
+    assert_eq!(done["questions"][0]["prompt"], "Versi satu?");
+    assert_eq!(done["percent"], 100.0, "{done}");
+    // A new attempt gets version 2.
+    let (_, budi) = learner(&app, &f, "budi").await;
+    let b = start(&app, &budi, &quiz).await;
+    assert_eq!(b["questions"][0]["prompt"], "Versi dua?");
+    // Each attempt item names the version it was given.
+    let versions: HashSet<Uuid> = quiz::entity::attempt_item::Entity::find()
+        .filter(quiz::entity::attempt_item::Column::QuestionId.eq(Uuid::parse_str(&qid).unwrap()))
+        .all(&app.server.state.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|i| i.question_version_id)
+        .collect();
+    assert_eq!(versions.len(), 2);
+}
