@@ -2,8 +2,8 @@
 //! bad input with its code and field, editing in place before any attempt, who may touch a
 //! course bank, shared banks lent to courses (audited), and statement counts of a page.
 //!
-//! Editing a question that has been given in an attempt (a new version) is tested in
-//! `quiz::bank`'s own tests, where an attempt item can be written directly.
+//! Editing a question that has been given in an attempt writes a new version; the attempt keeps
+//! the old one (its prompt and its key), and `quiz::bank` tests the same decision directly.
 
 use std::sync::{Arc, Mutex};
 
@@ -945,4 +945,146 @@ async fn a_page_of_questions_costs_the_same_statements_whatever_its_size() {
         for_two_banks <= 6,
         "two banks with counts and courses: {for_two_banks} statements"
     );
+}
+
+const CONFIGURE: &str = "mutation($l: ID!, $s: QuizSettingsInput!) { configureQuiz(lessonId: $l, settings: $s) { id } }";
+const SET_QUESTIONS: &str =
+    "mutation($q: ID!, $ids: [ID!]!) { setQuizQuestions(quizId: $q, questionIds: $ids) { id } }";
+const START: &str =
+    "mutation($q: ID!) { startQuizAttempt(quizId: $q) { id questions { questionId prompt } } }";
+const ATTEMPT: &str =
+    "query($a: ID!) { quizAttempt(id: $a) { id questions { questionId prompt } } }";
+const SAVE: &str = "mutation($a: ID!, $x: [QuizAnswerInput!]!) { saveQuizAnswers(attemptId: $a, answers: $x) { results { status reason } } }";
+const SUBMIT_ATTEMPT: &str =
+    "mutation($a: ID!) { submitQuizAttempt(attemptId: $a) { state score maxScore } }";
+
+#[tokio::test]
+async fn editing_a_question_given_in_an_attempt_writes_version_two_and_the_attempt_keeps_version_one()
+ {
+    let app = TestApp::spawn().await;
+    let c = cast(&app).await;
+    let m = id(&app
+        .ok(
+            Some(&c.trainer),
+            CREATE_MODULE,
+            json!({"c": c.course, "i": {"title": "Modul 1"}}),
+        )
+        .await["createModule"]["id"]);
+    app.ok(
+        Some(&c.trainer),
+        CREATE_LESSON,
+        json!({"m": m, "i": {"title": "Bacaan", "kind": "TEXT", "body": "# Bacaan\n\nIsi."}}),
+    )
+    .await;
+    let lesson = id(&app
+        .ok(
+            Some(&c.trainer),
+            CREATE_LESSON,
+            json!({"m": m, "i": {"title": "Latihan", "kind": "QUIZ"}}),
+        )
+        .await["createLesson"]["id"]);
+    let b = bank(&app, &c.trainer, Some(&c.course), "Bank Etika").await;
+    let first_prompt = "JP minimal pengembangan kompetensi per tahun?";
+    let q = question(
+        &app,
+        &c.trainer,
+        &b,
+        json!({"kind": "NUMERIC", "prompt": first_prompt, "value": 20}),
+    )
+    .await;
+    app.ok(Some(&c.trainer), SUBMIT, json!({ "id": c.course }))
+        .await;
+    app.ok(Some(&c.admin), APPROVE_COURSE, json!({ "id": c.course }))
+        .await;
+    let cohort = id(&app
+        .ok(
+            Some(&c.trainer),
+            CREATE_COHORT,
+            json!({"c": c.course, "i": {"name": "Angkatan I"}}),
+        )
+        .await["createCohort"]["id"]);
+    app.ok(Some(&c.learner), ENROLL, json!({ "c": cohort }))
+        .await;
+    let quiz = id(&app
+        .ok(
+            Some(&c.trainer),
+            CONFIGURE,
+            json!({"l": lesson, "s": {"kind": "PRACTICE"}}),
+        )
+        .await["configureQuiz"]["id"]);
+    app.ok(
+        Some(&c.trainer),
+        SET_QUESTIONS,
+        json!({"q": quiz, "ids": [q["id"]]}),
+    )
+    .await;
+
+    // The learner is given version 1.
+    let attempt =
+        app.ok(Some(&c.learner), START, json!({ "q": quiz })).await["startQuizAttempt"].clone();
+    assert_eq!(attempt["questions"][0]["prompt"], first_prompt);
+
+    // The edit now writes version 2; version 1 stays as it was.
+    let second_prompt = "JP minimal per tahun menurut PP 17/2020?";
+    let edited = app
+        .ok(
+            Some(&c.trainer),
+            &update_question_q(),
+            json!({"id": q["id"], "i": {"prompt": second_prompt, "value": 25}}),
+        )
+        .await["updateQuestion"]
+        .clone();
+    assert_eq!(edited["version"], 2);
+    assert_eq!(edited["value"], 25.0);
+    let versions: Vec<(Value, Value, Value)> = edited["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                v["number"].clone(),
+                v["current"].clone(),
+                v["prompt"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        versions,
+        vec![
+            (json!(2), json!(true), json!(second_prompt)),
+            (json!(1), json!(false), json!(first_prompt)),
+        ]
+    );
+    assert_eq!(edited["versions"][1]["id"], q["versions"][0]["id"]);
+
+    // The attempt keeps version 1: its prompt, and its key when graded.
+    let read = app
+        .ok(Some(&c.learner), ATTEMPT, json!({ "a": attempt["id"] }))
+        .await;
+    assert_eq!(read["quizAttempt"]["questions"][0]["prompt"], first_prompt);
+    let saved = app
+        .ok(
+            Some(&c.learner),
+            SAVE,
+            json!({"a": attempt["id"], "x": [{"questionId": q["id"], "seq": 1, "answeredAt": chrono::Utc::now().to_rfc3339(), "number": "20"}]}),
+        )
+        .await;
+    assert_eq!(
+        saved["saveQuizAnswers"]["results"][0]["reason"],
+        Value::Null,
+        "{saved}"
+    );
+    let done = app
+        .ok(
+            Some(&c.learner),
+            SUBMIT_ATTEMPT,
+            json!({ "a": attempt["id"] }),
+        )
+        .await;
+    assert_eq!(done["submitQuizAttempt"]["score"], 1.0, "{done}");
+
+    // A new attempt gets version 2.
+    let next =
+        app.ok(Some(&c.learner), START, json!({ "q": quiz })).await["startQuizAttempt"].clone();
+    assert_eq!(next["questions"][0]["prompt"], second_prompt);
 }

@@ -410,11 +410,16 @@ impl Quizzes {
                     format!("question {} is archived", q.id),
                 ));
             }
-            if !banks_ok.contains_key(&q.bank_id) {
-                let ok = crate::bank::readable_by_course(&txn, q.bank_id, quiz.course_id).await?;
-                banks_ok.insert(q.bank_id, ok);
-            }
-            if banks_ok.get(&q.bank_id) != Some(&true) {
+            let ok = match banks_ok.get(&q.bank_id) {
+                Some(ok) => *ok,
+                None => {
+                    let ok =
+                        crate::bank::readable_by_course(&txn, q.bank_id, quiz.course_id).await?;
+                    banks_ok.insert(q.bank_id, ok);
+                    ok
+                }
+            };
+            if !ok {
                 return Err(QuizError::invalid(
                     "questionIds",
                     format!("question {} is in a bank this course may not use", q.id),
