@@ -9,6 +9,8 @@ mod cli;
 mod course_media;
 mod courses;
 mod enrollment;
+mod evaluation;
+mod evaluation_reports;
 mod http;
 mod job_queue;
 mod jobs;

@@ -8,12 +8,13 @@
 //! - [`certificate`]: issuing (idempotent, one per enrollment), verification codes, the PDF and
 //!   its signed download route.
 //! - [`sweep`]: the periodic job that issues certificates, asks follow-ups and sends reminders.
-//!
-//! Reports and exports are meant to arrive as a `report` module beside these.
+//! - [`report`]: the learning report (pre-test vs post-test, Hake's gain) and item analysis
+//!   (classical test theory). Other reports and exports are meant to arrive beside them.
 
 pub mod certificate;
 pub mod entity;
 pub mod error;
+pub mod report;
 pub mod survey;
 pub mod sweep;
 
@@ -26,6 +27,7 @@ use sea_orm::DatabaseConnection;
 
 pub use certificate::graphql::{CertificateMutation, CertificateQuery};
 pub use error::EvaluationError;
+pub use report::graphql::ReportQuery;
 pub use survey::graphql::{SurveyMutation, SurveyQuery};
 
 /// How surveys, follow-ups and certificates behave.

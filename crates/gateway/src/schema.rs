@@ -70,9 +70,14 @@ pub struct ProgressMutations(progress::ProgressMutation, QuizMutations);
 #[derive(MergedObject, Default)]
 pub struct QuizMutations(quiz::QuizMutation, quiz::QuizAuthoringMutation);
 
-/// The evaluation crate's queries (surveys, certificates), merged apart like [`CourseQueries`].
+/// The evaluation crate's queries (surveys, certificates, reports), merged apart like
+/// [`CourseQueries`].
 #[derive(MergedObject, Default)]
-pub struct EvaluationQueries(evaluation::SurveyQuery, evaluation::CertificateQuery);
+pub struct EvaluationQueries(
+    evaluation::SurveyQuery,
+    evaluation::CertificateQuery,
+    evaluation::ReportQuery,
+);
 
 /// The evaluation crate's mutations, merged apart like [`CourseQueries`].
 #[derive(MergedObject, Default)]

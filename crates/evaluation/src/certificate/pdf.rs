@@ -466,7 +466,7 @@ mod tests {
         assert!(text.contains("198501012010012001"));
         assert!(text.contains("12 JP"));
         // 18:30 UTC on the 28th is already the 29th in WIB.
-        assert!(text.contains("Diselesaikan pada 29 November 2026 (WIB)"));
+        assert!(text.contains("Diselesaikan pada 29 November 2026 \\(WIB\\)"));
         // Parentheses and backslashes in names are escaped.
         assert!(text.contains("Siti Nurhaliza \\(Puskesmas\\) \\\\ Ciputat"));
         // The stream length is the number of bytes between `stream\n` and `\nendstream`.

@@ -1,0 +1,659 @@
+//! The learning report (pre-test vs post-test, Hake's gain) and the item analysis, through
+//! GraphQL: a small course whose learners answer exactly as chosen here, every number checked
+//! against a value worked out by hand in the comments; who may see which report; bad ids; and
+//! the number of SQL statements, which must not grow with the number of learners.
+
+use std::sync::{Arc, Mutex};
+
+use chrono::Utc;
+use lms_tests::{Options, TestApp, error_code};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+const CREATE: &str = "mutation($i: CreateCourseInput!) { createCourse(input: $i) { id } }";
+const CREATE_MODULE: &str =
+    "mutation($c: ID!, $i: CreateModuleInput!) { createModule(courseId: $c, input: $i) { id } }";
+const CREATE_LESSON: &str =
+    "mutation($m: ID!, $i: CreateLessonInput!) { createLesson(moduleId: $m, input: $i) { id } }";
+const SUBMIT_COURSE: &str = "mutation($id: ID!) { submitCourseForReview(id: $id) { state } }";
+const APPROVE: &str = "mutation($id: ID!) { approveCourse(id: $id) { state } }";
+const CREATE_COHORT: &str =
+    "mutation($c: ID!, $i: CreateCohortInput!) { createCohort(courseId: $c, input: $i) { id } }";
+const ENROLL: &str = "mutation($c: ID!) { enroll(cohortId: $c) { id state } }";
+const CREATE_BANK: &str =
+    "mutation($i: CreateQuestionBankInput!) { createQuestionBank(input: $i) { id } }";
+const CREATE_QUESTION: &str =
+    "mutation($b: ID!, $i: CreateQuestionInput!) { createQuestion(bankId: $b, input: $i) { id } }";
+const CONFIGURE: &str = "mutation($l: ID!, $s: QuizSettingsInput!) { configureQuiz(lessonId: $l, settings: $s) { id } }";
+const SET_QUESTIONS: &str =
+    "mutation($q: ID!, $ids: [ID!]!) { setQuizQuestions(quizId: $q, questionIds: $ids) { id } }";
+const START: &str =
+    "mutation($q: ID!) { startQuizAttempt(quizId: $q) { id questions { questionId prompt } } }";
+const SAVE: &str = "mutation($a: ID!, $x: [QuizAnswerInput!]!) { saveQuizAnswers(attemptId: $a, answers: $x) { results { status reason } } }";
+const SUBMIT: &str = "mutation($a: ID!) { submitQuizAttempt(attemptId: $a) { state percent } }";
+
+const LEARNING: &str = "query($c: ID!, $h: ID) { learningReport(courseId: $c, cohortId: $h) { courseId cohortId unitId tests { preTest { quizId lessonId title } postTest { quizId lessonId title } paired preMean postMean classGain classGainCategory gains { counted high medium low leftOut negative meanGain histogram { from to count } } postTestTaken postTestPassed passRate } } }";
+const ITEMS: &str = "query($q: ID!) { itemAnalysis(quizId: $q) { quizId kind attempts itemCount reliabilityMethod reliability meanTotal items { questionId questionVersionId version kind prompt n facility discrimination pointBiserial flags } } }";
+
+/// The truth of statement `i` (1-based) of the four true/false questions.
+const TRUTHS: [bool; 4] = [true, false, true, false];
+
+fn s(v: &Value) -> String {
+    v.as_str()
+        .unwrap_or_else(|| panic!("a string, got {v}"))
+        .to_owned()
+}
+
+#[track_caller]
+fn approx(v: &Value, want: f64) {
+    let got = v
+        .as_f64()
+        .unwrap_or_else(|| panic!("a number near {want}, got {v}"));
+    assert!((got - want).abs() < 1e-9, "expected {want}, got {got}");
+}
+
+/// The SQL statements run since the last clear.
+type Seen = Arc<Mutex<Vec<String>>>;
+
+/// Runs a query that must succeed; returns its data and the number of statements it ran.
+async fn measured(app: &TestApp, seen: &Seen, token: &str, q: &str, vars: Value) -> (Value, usize) {
+    seen.lock().unwrap().clear();
+    let data = app.ok(Some(token), q, vars).await;
+    let n = seen.lock().unwrap().len();
+    (data, n)
+}
+
+/// A learner's four answers, `'1'` right and `'0'` wrong, e.g. `"1001"`.
+async fn take(app: &TestApp, token: &str, quiz: &str, pattern: &str, percent: f64) {
+    let a = app.ok(Some(token), START, json!({"q": quiz})).await["startQuizAttempt"].clone();
+    let now = Utc::now().to_rfc3339();
+    let answers: Vec<Value> = a["questions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| {
+            // "Pernyataan <i>", perhaps followed by a revision note.
+            let i: usize = s(&q["prompt"])
+                .split_whitespace()
+                .nth(1)
+                .unwrap()
+                .parse()
+                .unwrap();
+            let right = pattern.as_bytes()[i - 1] == b'1';
+            let truth = if right { TRUTHS[i - 1] } else { !TRUTHS[i - 1] };
+            json!({"questionId": q["questionId"], "seq": 1, "answeredAt": now, "truth": truth})
+        })
+        .collect();
+    assert_eq!(answers.len(), 4, "{a}");
+    let saved = app
+        .ok(Some(token), SAVE, json!({"a": a["id"], "x": answers}))
+        .await;
+    for r in saved["saveQuizAnswers"]["results"].as_array().unwrap() {
+        assert_eq!(r["reason"], Value::Null, "{saved}");
+    }
+    let done = app.ok(Some(token), SUBMIT, json!({"a": a["id"]})).await;
+    assert_eq!(done["submitQuizAttempt"]["state"], "GRADED", "{done}");
+    approx(&done["submitQuizAttempt"]["percent"], percent);
+}
+
+/// The whole scenario: units, trainers, the course, its pre-test and paired post-test.
+struct World {
+    admin: String,
+    trainer: String,
+    other_trainer: String,
+    unit_admin: String,
+    dinkes: String,
+    disdik: String,
+    course: String,
+    other_course: String,
+    cohort1: String,
+    cohort2: String,
+    pre: String,
+    post: String,
+    questions: Vec<String>,
+}
+
+async fn world(app: &TestApp) -> World {
+    let admin = app.admin().await;
+    let dinkes = app.unit(&admin, "DINKES", None).await;
+    let disdik = app.unit(&admin, "DISDIK", None).await;
+    let (_, unit_admin) = app
+        .signed_in(&admin, "ua@dinkes.go.id", &["UNIT_ADMIN"], Some(&dinkes))
+        .await;
+    let (_, trainer) = app
+        .signed_in(&admin, "pelatih@bkpsdm.go.id", &["TRAINER"], None)
+        .await;
+    let (_, other_trainer) = app
+        .signed_in(&admin, "pelatih-lain@bkpsdm.go.id", &["TRAINER"], None)
+        .await;
+    let other_course = s(&app
+        .ok(
+            Some(&other_trainer),
+            CREATE,
+            json!({"i": {"code": "LAIN-1", "title": "Pelatihan lain", "competencyType": "TECHNICAL", "jpCredit": 2}}),
+        )
+        .await["createCourse"]["id"]);
+    let course = s(&app
+        .ok(
+            Some(&trainer),
+            CREATE,
+            json!({"i": {"code": "MR-1", "title": "Manajemen Risiko", "competencyType": "TECHNICAL", "jpCredit": 4}}),
+        )
+        .await["createCourse"]["id"]);
+    let module = s(&app
+        .ok(
+            Some(&trainer),
+            CREATE_MODULE,
+            json!({"c": course, "i": {"title": "Modul 1"}}),
+        )
+        .await["createModule"]["id"]);
+    let mut lessons = Vec::new();
+    for title in ["Pre-test", "Post-test"] {
+        lessons.push(s(&app
+            .ok(
+                Some(&trainer),
+                CREATE_LESSON,
+                json!({"m": module, "i": {"title": title, "kind": "QUIZ"}}),
+            )
+            .await["createLesson"]["id"]));
+    }
+    let bank = s(&app
+        .ok(
+            Some(&trainer),
+            CREATE_BANK,
+            json!({"i": {"courseId": course, "title": "Bank soal"}}),
+        )
+        .await["createQuestionBank"]["id"]);
+    let mut questions = Vec::new();
+    for (i, truth) in TRUTHS.iter().enumerate() {
+        questions.push(s(&app
+            .ok(
+                Some(&trainer),
+                CREATE_QUESTION,
+                json!({"b": bank, "i": {"kind": "TRUE_FALSE", "prompt": format!("Pernyataan {}", i + 1), "truth": truth}}),
+            )
+            .await["createQuestion"]["id"]));
+    }
+    app.ok(Some(&trainer), SUBMIT_COURSE, json!({"id": course}))
+        .await;
+    app.ok(Some(&admin), APPROVE, json!({"id": course})).await;
+    let mut cohorts = Vec::new();
+    for name in ["Angkatan I", "Angkatan II"] {
+        cohorts.push(s(&app
+            .ok(
+                Some(&admin),
+                CREATE_COHORT,
+                json!({"c": course, "i": {"name": name}}),
+            )
+            .await["createCohort"]["id"]));
+    }
+    let pre = s(&app
+        .ok(
+            Some(&trainer),
+            CONFIGURE,
+            json!({"l": lessons[0], "s": {"kind": "PRE_TEST", "passingPercent": 0}}),
+        )
+        .await["configureQuiz"]["id"]);
+    let post = s(&app
+        .ok(
+            Some(&trainer),
+            CONFIGURE,
+            json!({"l": lessons[1], "s": {"kind": "POST_TEST", "pairedQuizId": pre, "formPolicy": "SAME", "passingPercent": 60}}),
+        )
+        .await["configureQuiz"]["id"]);
+    for quiz in [&pre, &post] {
+        app.ok(
+            Some(&trainer),
+            SET_QUESTIONS,
+            json!({"q": quiz, "ids": questions}),
+        )
+        .await;
+    }
+    let cohort2 = cohorts.pop().unwrap();
+    let cohort1 = cohorts.pop().unwrap();
+    World {
+        admin,
+        trainer,
+        other_trainer,
+        unit_admin,
+        dinkes,
+        disdik,
+        course,
+        other_course,
+        cohort1,
+        cohort2,
+        pre,
+        post,
+        questions,
+    }
+}
+
+/// An enrolled learner's token.
+async fn learner(app: &TestApp, w: &World, name: &str, unit: &str, cohort: &str) -> String {
+    let (_, token) = app
+        .signed_in(
+            &w.admin,
+            &format!("{name}@tangerangselatankota.go.id"),
+            &[],
+            Some(unit),
+        )
+        .await;
+    let e = app.ok(Some(&token), ENROLL, json!({"c": cohort})).await;
+    assert_eq!(e["enroll"]["state"], "ACTIVE", "{e}");
+    token
+}
+
+fn item<'a>(analysis: &'a Value, question: &str) -> &'a Value {
+    analysis["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["questionId"] == question)
+        .unwrap_or_else(|| panic!("no item {question} in {analysis}"))
+}
+
+/// Five learners in Angkatan I and one in Angkatan II take the pre-test and the post-test
+/// (four true/false statements, 25 points of percent each; the post-test passes at 60):
+///
+/// ```text
+///                       pre-test         post-test
+///   learner  unit    cohort  Q1 Q2 Q3 Q4  %     Q1 Q2 Q3 Q4  %     g = (post-pre)/(100-pre)
+///   ani      DINKES  I       1  1  1  1  100    1  1  1  1  100    left out (perfect pre-test)
+///   budi     DINKES  I       1  1  1  0   75    1  1  1  1  100    25/25 =  1      high
+///   citra    DINKES  I       1  1  0  0   50    1  1  1  0   75    25/50 =  0.5    medium
+///   dedi     DISDIK  I       1  0  0  1   50    1  0  0  0   25   -25/50 = -0.5    low
+///   eka      DISDIK  I       0  0  1  0   25    0  1  0  1   50    25/75 =  1/3    medium
+///   fajar    DISDIK  II      0  0  1  0   25    1  1  1  1  100    75/75 =  1      high
+/// ```
+///
+/// Dedi then retakes the pre-test and gets everything right: his baseline stays his first
+/// attempt (50), and the item analysis keeps his first attempt too.
+#[tokio::test]
+async fn learning_report_and_item_analysis_match_hand_computed_values() {
+    let seen: Seen = Arc::default();
+    let observer = seen.clone();
+    let app = TestApp::spawn_with(Options {
+        overrides: gateway::Overrides {
+            statement_observer: Some(Arc::new(move |info: &sea_orm::metric::Info<'_>| {
+                observer.lock().unwrap().push(info.statement.sql.clone());
+            })),
+            ..Default::default()
+        },
+        ..Default::default()
+    })
+    .await;
+    let w = world(&app).await;
+
+    // Before anyone took anything: the pair is listed, with nothing to compute.
+    let r = app
+        .ok(Some(&w.trainer), LEARNING, json!({"c": w.course}))
+        .await["learningReport"]
+        .clone();
+    assert_eq!(r["courseId"], w.course.as_str());
+    assert_eq!(r["cohortId"], Value::Null);
+    assert_eq!(r["unitId"], Value::Null);
+    let t = &r["tests"][0];
+    assert_eq!(t["preTest"]["quizId"], w.pre.as_str());
+    assert_eq!(t["preTest"]["title"], "Pre-test");
+    assert_eq!(t["postTest"]["quizId"], w.post.as_str());
+    assert_eq!(t["postTest"]["title"], "Post-test");
+    assert_eq!(t["paired"], 0);
+    assert_eq!(t["preMean"], Value::Null);
+    assert_eq!(t["classGain"], Value::Null);
+    assert_eq!(t["passRate"], Value::Null);
+    assert_eq!(t["gains"]["counted"], 0);
+    let a = app.ok(Some(&w.trainer), ITEMS, json!({"q": w.pre})).await["itemAnalysis"].clone();
+    assert_eq!(a["attempts"], 0);
+    assert_eq!(a["itemCount"], 0);
+    assert_eq!(a["reliability"], Value::Null);
+
+    let ani = learner(&app, &w, "ani", &w.dinkes, &w.cohort1).await;
+    let budi = learner(&app, &w, "budi", &w.dinkes, &w.cohort1).await;
+    let citra = learner(&app, &w, "citra", &w.dinkes, &w.cohort1).await;
+    let dedi = learner(&app, &w, "dedi", &w.disdik, &w.cohort1).await;
+    let eka = learner(&app, &w, "eka", &w.disdik, &w.cohort1).await;
+    for (token, pre, pre_pct, post, post_pct) in [
+        (&ani, "1111", 100.0, "1111", 100.0),
+        (&budi, "1110", 75.0, "1111", 100.0),
+        (&citra, "1100", 50.0, "1110", 75.0),
+        (&dedi, "1001", 50.0, "1000", 25.0),
+        (&eka, "0010", 25.0, "0101", 50.0),
+    ] {
+        take(&app, token, &w.pre, pre, pre_pct).await;
+        take(&app, token, &w.post, post, post_pct).await;
+    }
+    // Dedi's retake of the pre-test: all right.
+    take(&app, &dedi, &w.pre, "1111", 100.0).await;
+
+    // Angkatan I, as the course's trainer:
+    //   pre mean  = (100 + 75 + 50 + 50 + 25) / 5 = 300 / 5 = 60
+    //   post mean = (100 + 100 + 75 + 25 + 50) / 5 = 350 / 5 = 70
+    //   <g> = (70 - 60) / (100 - 60) = 10 / 40 = 0.25 -> LOW
+    //   individual: ani left out; budi 1 (high), citra 0.5 and eka 1/3 (medium), dedi -0.5
+    //   (low, negative); bins: 1/3 -> [0.3, 0.4), 0.5 -> [0.5, 0.6), 1 -> [0.9, 1.0]
+    //   mean individual gain = (1 + 0.5 - 0.5 + 1/3) / 4 = (4/3) / 4 = 1/3
+    //   passed (>= 60): ani 100, budi 100, citra 75 -> 3 of 5 = 0.6
+    let (r, statements_5) = measured(
+        &app,
+        &seen,
+        &w.trainer,
+        LEARNING,
+        json!({"c": w.course, "h": w.cohort1}),
+    )
+    .await;
+    let r = &r["learningReport"];
+    assert_eq!(r["cohortId"], w.cohort1.as_str());
+    let t = &r["tests"][0];
+    assert_eq!(t["paired"], 5);
+    approx(&t["preMean"], 60.0);
+    approx(&t["postMean"], 70.0);
+    approx(&t["classGain"], 0.25);
+    assert_eq!(t["classGainCategory"], "LOW");
+    let g = &t["gains"];
+    assert_eq!(g["counted"], 4);
+    assert_eq!(g["high"], 1);
+    assert_eq!(g["medium"], 2);
+    assert_eq!(g["low"], 1);
+    assert_eq!(g["leftOut"], 1);
+    assert_eq!(g["negative"], 1);
+    approx(&g["meanGain"], 1.0 / 3.0);
+    let counts: Vec<i64> = g["histogram"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["count"].as_i64().unwrap())
+        .collect();
+    assert_eq!(counts, vec![0, 0, 0, 1, 0, 1, 0, 0, 0, 1]);
+    approx(&g["histogram"][3]["from"], 0.3);
+    approx(&g["histogram"][3]["to"], 0.4);
+    assert_eq!(t["postTestTaken"], 5);
+    assert_eq!(t["postTestPassed"], 3);
+    approx(&t["passRate"], 0.6);
+
+    // Fajar, in Angkatan II.
+    let fajar = learner(&app, &w, "fajar", &w.disdik, &w.cohort2).await;
+    take(&app, &fajar, &w.pre, "0010", 25.0).await;
+    take(&app, &fajar, &w.post, "1111", 100.0).await;
+
+    // One more learner, the same statements.
+    let (_, statements_6) = measured(
+        &app,
+        &seen,
+        &w.trainer,
+        LEARNING,
+        json!({"c": w.course, "h": w.cohort1}),
+    )
+    .await;
+    assert_eq!(statements_5, statements_6);
+    // course, ownership, cohort, pairs, counts and means, score pairs.
+    assert_eq!(statements_6, 6, "{:#?}", seen.lock().unwrap());
+
+    // Every cohort, as an admin:
+    //   pre mean  = (300 + 25) / 6 = 325 / 6
+    //   post mean = (350 + 100) / 6 = 450 / 6 = 75
+    //   <g> = (450/6 - 325/6) / (600/6 - 325/6) = 125 / 275 = 5/11 = 0.4545... -> MEDIUM
+    //   fajar's g = 1 (high): high 2, medium 2, low 1, left out 1
+    //   passed: 4 of 6
+    let (r, statements) = measured(&app, &seen, &w.admin, LEARNING, json!({"c": w.course})).await;
+    // course, pairs, counts and means, score pairs.
+    assert_eq!(statements, 4, "{:#?}", seen.lock().unwrap());
+    let t = &r["learningReport"]["tests"][0];
+    assert_eq!(t["paired"], 6);
+    approx(&t["preMean"], 325.0 / 6.0);
+    approx(&t["postMean"], 75.0);
+    approx(&t["classGain"], 5.0 / 11.0);
+    assert_eq!(t["classGainCategory"], "MEDIUM");
+    assert_eq!(t["gains"]["high"], 2);
+    assert_eq!(t["gains"]["medium"], 2);
+    assert_eq!(t["gains"]["low"], 1);
+    assert_eq!(t["gains"]["leftOut"], 1);
+    assert_eq!(t["postTestTaken"], 6);
+    assert_eq!(t["postTestPassed"], 4);
+    approx(&t["passRate"], 4.0 / 6.0);
+    // Angkatan II alone: fajar, 25 -> 100, g = 1.
+    let r = app
+        .ok(
+            Some(&w.admin),
+            LEARNING,
+            json!({"c": w.course, "h": w.cohort2}),
+        )
+        .await;
+    let t = &r["learningReport"]["tests"][0];
+    assert_eq!(t["paired"], 1);
+    approx(&t["classGain"], 1.0);
+    assert_eq!(t["classGainCategory"], "HIGH");
+
+    // The DINKES unit admin sees ani, budi and citra only:
+    //   pre mean  = (100 + 75 + 50) / 3 = 75
+    //   post mean = (100 + 100 + 75) / 3 = 275 / 3
+    //   <g> = (275/3 - 75) / (100 - 75) = (50/3) / 25 = 2/3 -> MEDIUM
+    //   budi high, citra medium, ani left out; all three passed
+    let (r, statements) =
+        measured(&app, &seen, &w.unit_admin, LEARNING, json!({"c": w.course})).await;
+    // course, the unit admin's unit, pairs, counts and means, score pairs.
+    assert_eq!(statements, 5, "{:#?}", seen.lock().unwrap());
+    let r = &r["learningReport"];
+    assert_eq!(r["unitId"], w.dinkes.as_str());
+    let t = &r["tests"][0];
+    assert_eq!(t["paired"], 3);
+    approx(&t["preMean"], 75.0);
+    approx(&t["postMean"], 275.0 / 3.0);
+    approx(&t["classGain"], 2.0 / 3.0);
+    assert_eq!(t["gains"]["high"], 1);
+    assert_eq!(t["gains"]["medium"], 1);
+    assert_eq!(t["gains"]["low"], 0);
+    assert_eq!(t["gains"]["leftOut"], 1);
+    assert_eq!(t["postTestTaken"], 3);
+    approx(&t["passRate"], 1.0);
+
+    // Item analysis of the pre-test: each learner's first graded attempt (dedi's 1001, not
+    // his retake), in attempt order:
+    //
+    //            Q1 Q2 Q3 Q4 | total
+    //   ani       1  1  1  1 |  4
+    //   budi      1  1  1  0 |  3
+    //   citra     1  1  0  0 |  2
+    //   dedi      1  0  0  1 |  2
+    //   eka       0  0  1  0 |  1
+    //   fajar     0  0  1  0 |  1
+    //
+    // n = 6, k = 4. Facility: Q1 4/6, Q2 3/6, Q3 4/6, Q4 2/6.
+    // Groups: round(0.27 * 6) = round(1.62) = 2. Upper: ani (4), budi (3); lower: eka and
+    // fajar (1). D1 = 2/2 - 0/2 = 1; D2 = 1 - 0 = 1; D3 = 2/2 - 2/2 = 0 (weak);
+    // D4 = 1/2 - 0 = 0.5.
+    // Point-biserial of Q1 against the rest (total - Q1):
+    //   x = [1,1,1,1,0,0] (mean 2/3), rest = [3,2,1,1,1,1] (mean 3/2)
+    //   Sxy = sum(x * rest) - n * mx * my = 7 - 6 * 2/3 * 3/2 = 1
+    //   Sxx = 4 - 6 * 4/9 = 4/3;  Syy = 17 - 6 * 9/4 = 7/2
+    //   r = 1 / sqrt(4/3 * 7/2) = 1 / sqrt(14/3) = sqrt(3/14) = 0.46291...
+    // Of Q3: x = [1,1,0,0,1,1] (mean 2/3), rest = [3,2,2,2,0,0] (mean 3/2)
+    //   Sxy = 5 - 6 = -1;  Sxx = 4/3;  Syy = 21 - 27/2 = 15/2
+    //   r = -1 / sqrt(4/3 * 15/2) = -1 / sqrt(10) = -0.31623...
+    // KR-20: totals [4,3,2,2,1,1], mean 13/6, variance 35/6 - 169/36 = 41/36;
+    //   sum p q = 2/9 + 1/4 + 2/9 + 2/9 = 11/12
+    //   KR-20 = 4/3 * (1 - (11/12) / (41/36)) = 4/3 * (1 - 33/41) = 4/3 * 8/41 = 32/123
+    let (a, item_statements) = measured(&app, &seen, &w.trainer, ITEMS, json!({"q": w.pre})).await;
+    // quiz, course, ownership, item scores, question versions.
+    assert_eq!(item_statements, 5, "{:#?}", seen.lock().unwrap());
+    let a = &a["itemAnalysis"];
+    assert_eq!(a["quizId"], w.pre.as_str());
+    assert_eq!(a["kind"], "PRE_TEST");
+    assert_eq!(a["attempts"], 6);
+    assert_eq!(a["itemCount"], 4);
+    assert_eq!(a["reliabilityMethod"], "KR20");
+    approx(&a["reliability"], 32.0 / 123.0);
+    approx(&a["meanTotal"], 13.0 / 6.0);
+    let q: Vec<&Value> = w.questions.iter().map(|id| item(a, id)).collect();
+    // In the quiz's order.
+    let order: Vec<String> = a["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| s(&i["questionId"]))
+        .collect();
+    assert_eq!(order, w.questions);
+    assert_eq!(q[0]["prompt"], "Pernyataan 1");
+    assert_eq!(q[0]["version"], 1);
+    assert_eq!(q[0]["kind"], "TRUE_FALSE");
+    assert_eq!(q[0]["n"], 6);
+    for (i, p) in [4.0 / 6.0, 0.5, 4.0 / 6.0, 2.0 / 6.0]
+        .into_iter()
+        .enumerate()
+    {
+        approx(&q[i]["facility"], p);
+    }
+    for (i, d) in [1.0, 1.0, 0.0, 0.5].into_iter().enumerate() {
+        approx(&q[i]["discrimination"], d);
+    }
+    approx(&q[0]["pointBiserial"], (3.0f64 / 14.0).sqrt());
+    approx(&q[2]["pointBiserial"], -1.0 / 10.0f64.sqrt());
+    assert_eq!(q[2]["flags"], json!(["WEAK_DISCRIMINATION"]));
+    for i in [0, 1, 3] {
+        assert_eq!(q[i]["flags"], json!([]), "{}", q[i]);
+    }
+
+    // The post-test (everyone's only attempt):
+    //
+    //            Q1 Q2 Q3 Q4 | total
+    //   ani       1  1  1  1 |  4
+    //   budi      1  1  1  1 |  4
+    //   citra     1  1  1  0 |  3
+    //   dedi      1  0  0  0 |  1
+    //   eka       0  1  0  1 |  2
+    //   fajar     1  1  1  1 |  4
+    //
+    // Facility: Q1 5/6, Q2 5/6, Q3 4/6, Q4 4/6. Ranked: ani, budi, fajar (4; identical
+    // answers, so the tie at the cut does not matter), citra, eka, dedi. Upper: ani, budi;
+    // lower: eka, dedi. D1 = 1 - 1/2 = 0.5; D2 = 1 - 1/2 = 0.5; D3 = 1 - 0 = 1; D4 = 1 - 1/2
+    // = 0.5.
+    // KR-20: totals mean 3, variance (1+1+0+4+1+1)/6 = 4/3; sum p q = 2 * 5/36 + 2 * 2/9 =
+    //   13/18; KR-20 = 4/3 * (1 - (13/18) / (4/3)) = 4/3 * 11/24 = 11/18
+    let a = app.ok(Some(&w.admin), ITEMS, json!({"q": w.post})).await["itemAnalysis"].clone();
+    assert_eq!(a["attempts"], 6);
+    approx(&a["reliability"], 11.0 / 18.0);
+    for (i, (p, d)) in [
+        (5.0 / 6.0, 0.5),
+        (5.0 / 6.0, 0.5),
+        (4.0 / 6.0, 1.0),
+        (4.0 / 6.0, 0.5),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let it = item(&a, &w.questions[i]);
+        approx(&it["facility"], p);
+        approx(&it["discrimination"], d);
+        assert_eq!(it["flags"], json!([]), "{it}");
+    }
+
+    // Who may not see them.
+    for token in [&ani, &w.other_trainer] {
+        let r = app.gql(Some(token), LEARNING, json!({"c": w.course})).await;
+        assert_eq!(error_code(&r).as_deref(), Some("FORBIDDEN"), "{r}");
+        let r = app.gql(Some(token), ITEMS, json!({"q": w.pre})).await;
+        assert_eq!(error_code(&r).as_deref(), Some("FORBIDDEN"), "{r}");
+    }
+    // A unit admin sees no item analysis (it is about the questions).
+    let r = app
+        .gql(Some(&w.unit_admin), ITEMS, json!({"q": w.pre}))
+        .await;
+    assert_eq!(error_code(&r).as_deref(), Some("FORBIDDEN"), "{r}");
+    // Signed out.
+    let r = app.gql(None, LEARNING, json!({"c": w.course})).await;
+    assert_eq!(error_code(&r).as_deref(), Some("UNAUTHENTICATED"), "{r}");
+    // The other trainer's own course has no pre/post pair: an empty report.
+    let r = app
+        .ok(
+            Some(&w.other_trainer),
+            LEARNING,
+            json!({"c": w.other_course}),
+        )
+        .await;
+    assert_eq!(r["learningReport"]["tests"], json!([]));
+}
+
+#[tokio::test]
+async fn bad_ids_and_unknown_things_have_clear_codes() {
+    let app = TestApp::spawn().await;
+    let w = world(&app).await;
+    let admin = w.admin.clone();
+    let unknown = Uuid::new_v4().to_string();
+
+    let r = app.gql(Some(&admin), LEARNING, json!({"c": "nope"})).await;
+    assert_eq!(error_code(&r).as_deref(), Some("BAD_USER_INPUT"), "{r}");
+    assert_eq!(r["errors"][0]["extensions"]["field"], "courseId", "{r}");
+    let r = app
+        .gql(Some(&admin), LEARNING, json!({"c": w.course, "h": "x"}))
+        .await;
+    assert_eq!(error_code(&r).as_deref(), Some("BAD_USER_INPUT"), "{r}");
+    let r = app.gql(Some(&admin), ITEMS, json!({"q": "12"})).await;
+    assert_eq!(error_code(&r).as_deref(), Some("BAD_USER_INPUT"), "{r}");
+
+    let r = app.gql(Some(&admin), LEARNING, json!({"c": unknown})).await;
+    assert_eq!(error_code(&r).as_deref(), Some("NOT_FOUND"), "{r}");
+    let r = app.gql(Some(&admin), ITEMS, json!({"q": unknown})).await;
+    assert_eq!(error_code(&r).as_deref(), Some("NOT_FOUND"), "{r}");
+    // A cohort that is not the course's.
+    let r = app
+        .gql(Some(&admin), LEARNING, json!({"c": w.course, "h": unknown}))
+        .await;
+    assert_eq!(error_code(&r).as_deref(), Some("NOT_FOUND"), "{r}");
+    // A course's id is not a quiz's.
+    let r = app
+        .gql(Some(&w.trainer), ITEMS, json!({"q": w.course}))
+        .await;
+    assert_eq!(error_code(&r).as_deref(), Some("NOT_FOUND"), "{r}");
+    // A unit admin whose subtree has no results yet: the pair, with nothing counted.
+    let r = app
+        .ok(Some(&w.unit_admin), LEARNING, json!({"c": w.course}))
+        .await;
+    assert_eq!(r["learningReport"]["unitId"], w.dinkes.as_str());
+    assert_eq!(r["learningReport"]["tests"][0]["paired"], 0);
+}
+
+/// Editing a question after it was given makes a new version, and each version is its own
+/// item: the statistics do not mix answers to two different texts.
+#[tokio::test]
+async fn each_question_version_is_its_own_item() {
+    let app = TestApp::spawn().await;
+    let w = world(&app).await;
+    let ani = learner(&app, &w, "ani", &w.dinkes, &w.cohort1).await;
+    let budi = learner(&app, &w, "budi", &w.dinkes, &w.cohort1).await;
+    take(&app, &ani, &w.pre, "1111", 100.0).await;
+    take(&app, &budi, &w.pre, "0000", 0.0).await;
+    app.ok(
+        Some(&w.trainer),
+        "mutation($id: ID!, $i: UpdateQuestionInput!) { updateQuestion(id: $id, input: $i) { id } }",
+        json!({"id": w.questions[0], "i": {"prompt": "Pernyataan 1 (direvisi)", "points": 2}}),
+    )
+    .await;
+    // Citra gets version 2 of Q1, worth 2 of 5 points: 2 / 5 = 40%.
+    let citra = learner(&app, &w, "citra", &w.dinkes, &w.cohort1).await;
+    take(&app, &citra, &w.pre, "1000", 40.0).await;
+
+    let a = app.ok(Some(&w.trainer), ITEMS, json!({"q": w.pre})).await["itemAnalysis"].clone();
+    assert_eq!(a["attempts"], 3);
+    // Q1 v1, Q1 v2, Q2, Q3, Q4.
+    assert_eq!(a["itemCount"], 5);
+    let items = a["items"].as_array().unwrap();
+    assert_eq!(items[0]["questionId"], w.questions[0].as_str());
+    assert_eq!(items[1]["questionId"], w.questions[0].as_str());
+    assert_ne!(items[0]["questionVersionId"], items[1]["questionVersionId"]);
+    assert_eq!(items[0]["version"], 1);
+    assert_eq!(items[0]["prompt"], "Pernyataan 1");
+    // Version 1: ani right, budi wrong: p = 1/2.
+    assert_eq!(items[0]["n"], 2);
+    approx(&items[0]["facility"], 0.5);
+    // Version 2: citra's 2 of 2 points is an item score of 1: p = 1.
+    assert_eq!(items[1]["version"], 2);
+    assert_eq!(items[1]["prompt"], "Pernyataan 1 (direvisi)");
+    assert_eq!(items[1]["n"], 1);
+    approx(&items[1]["facility"], 1.0);
+    // Q2 (unchanged): ani only: p = 1/3.
+    assert_eq!(items[2]["questionId"], w.questions[1].as_str());
+    assert_eq!(items[2]["n"], 3);
+    approx(&items[2]["facility"], 1.0 / 3.0);
+    // Still 0/1 scores, but the attempts were given different items: no reliability.
+    assert_eq!(a["reliabilityMethod"], "KR20");
+    assert_eq!(a["reliability"], Value::Null);
+}
