@@ -402,18 +402,17 @@ impl Layout {
                     lefts.shuffle(rng);
                 }
                 let mut choices: Vec<Uuid> = pairs.iter().map(|p| p.right_id).collect();
-                // Shuffle until the choices no longer line up with the items they answer
-                // (a few tries; with two pairs that means swapping them).
-                for _ in 0..8 {
-                    choices.shuffle(rng);
-                    let aligned = pairs
-                        .iter()
-                        .zip(&choices)
-                        .filter(|(p, c)| p.right_id == **c)
-                        .count();
-                    if aligned < pairs.len() {
-                        break;
-                    }
+                choices.shuffle(rng);
+                // Never show every choice beside the item it answers: a shuffle that did
+                // (likely with two pairs) is rotated by one, which moves every choice.
+                let answer: std::collections::HashMap<Uuid, Uuid> =
+                    pairs.iter().map(|p| (p.left_id, p.right_id)).collect();
+                let aligned = lefts
+                    .iter()
+                    .zip(&choices)
+                    .all(|(l, c)| answer.get(l) == Some(c));
+                if aligned {
+                    choices.rotate_left(1);
                 }
                 Layout { choices, lefts }
             }
