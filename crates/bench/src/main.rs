@@ -77,7 +77,7 @@ struct Args {
     #[arg(long, default_value_t = 20)]
     quiz_saves: usize,
     /// Seconds the post-test's saves are spread over.
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = 60)]
     quiz_save_secs: u64,
     /// Suites to run, comma-separated or repeated; every suite when not given.
     #[arg(long, value_enum, value_delimiter = ',')]
@@ -175,6 +175,14 @@ const RATIO_GOAL: f64 = 0.5;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    // The app logs an internal error with its cause, and answers only "internal server error";
+    // LMS_LOG (as for `lms`, e.g. LMS_LOG=error) prints those logs on stderr.
+    if let Ok(filter) = tracing_subscriber::EnvFilter::try_from_env("LMS_LOG") {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .try_init();
+    }
     anyhow::ensure!(
         args.duration_secs > 0 && args.connections > 0 && args.sign_in_clients > 0,
         "--duration-secs, --connections and --sign-in-clients must be positive"

@@ -6,6 +6,7 @@
 //!
 //! The phases are separated: each waits until the previous one has finished, so each measures
 //! its own burst (a learner whose start was slow does not make the submit figures worse).
+//! [`serial`] runs the same calls one at a time, for the cost of each with nothing else running.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -115,6 +116,19 @@ pub struct Burst {
 }
 
 impl Burst {
+    /// Adds one learner's tally of the phase `pick` chooses.
+    fn add(&mut self, tally: Tally, pick: fn(&mut Burst) -> &mut Phase) {
+        pick(self).absorb(tally.phase);
+        for (kind, n) in tally.errors {
+            *self.errors.entry(kind).or_insert(0) += n;
+        }
+        for (kind, e) in tally.first_errors {
+            self.first_errors.entry(kind).or_insert(e);
+        }
+        self.answers_accepted += tally.accepted;
+        self.scores_right += tally.scores_right;
+    }
+
     /// Every error together.
     pub fn error_count(&self) -> u64 {
         self.errors.values().sum()
@@ -241,15 +255,7 @@ where
     let mut out = Vec::with_capacity(tasks.len());
     for task in tasks {
         let (taker, tally) = task.await.context("a learner task panicked")?;
-        pick(burst).absorb(tally.phase);
-        for (kind, n) in tally.errors {
-            *burst.errors.entry(kind).or_insert(0) += n;
-        }
-        for (kind, e) in tally.first_errors {
-            burst.first_errors.entry(kind).or_insert(e);
-        }
-        burst.answers_accepted += tally.accepted;
-        burst.scores_right += tally.scores_right;
+        burst.add(tally, pick);
         out.push(taker);
     }
     pick(burst).samples.finish();
@@ -261,70 +267,174 @@ fn slot(from: Instant, window: Duration, i: usize, n: usize) -> Instant {
     from + window.mul_f64(i as f64 / n as f64)
 }
 
-/// Runs the burst for every learner of `test`.
+/// Learner `t` starts the quiz at `due`; on success its attempt id is kept.
+async fn start(t: &mut Taker, addr: SocketAddr, quiz: &str, due: Instant, tally: &mut Tally) {
+    let body = json!({"query": START, "variables": {"q": quiz}});
+    let body = Bytes::from(body.to_string());
+    match exchange(t, addr, due, body, tally).await {
+        Ok((data, done)) => {
+            let a = &data["startQuizAttempt"];
+            let delivered = a["questions"].as_array().map_or(0, Vec::len);
+            match a["id"].as_str() {
+                Some(id) if delivered == QUESTIONS => {
+                    t.attempt = Some(id.to_owned());
+                    tally.phase.samples.record(done - due);
+                }
+                _ => tally.error("start: unexpected answer".into(), || a.to_string()),
+            }
+        }
+        Err(f) => tally.error(format!("start: {}", f.kind), || f.detail),
+    }
+}
+
+/// Learner `t` saves its answers to `questions` (the `call`th slice of `per_call` questions)
+/// at `due`.
+async fn save(
+    t: &mut Taker,
+    addr: SocketAddr,
+    test: &PostTest,
+    (call, per_call): (usize, usize),
+    due: Instant,
+    tally: &mut Tally,
+) {
+    let Some(attempt) = t.attempt.clone() else {
+        return;
+    };
+    // The phone builds the call when the learner answers, not in advance.
+    tokio::time::sleep_until(due.into()).await;
+    let answered_at = Utc::now().to_rfc3339();
+    let first = call * per_call;
+    let questions = test
+        .questions
+        .get(first..(first + per_call).min(QUESTIONS))
+        .unwrap_or_default();
+    let answers: Vec<Value> = questions
+        .iter()
+        .enumerate()
+        .map(|(k, q)| {
+            let plan = q.plan(verdict(t.index, first + k));
+            let mut a = json!({"questionId": q.id, "seq": 1, "answeredAt": answered_at});
+            a[plan.field.0] = plan.field.1;
+            a
+        })
+        .collect();
+    let body = json!({"query": SAVE, "variables": {"a": attempt, "x": answers}});
+    let body = Bytes::from(body.to_string());
+    match exchange(t, addr, due, body, tally).await {
+        Ok((data, done)) => {
+            let results = data["saveQuizAnswers"]["results"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            let refused: Vec<&Value> = results
+                .iter()
+                .filter(|r| r["status"] != "ACCEPTED")
+                .collect();
+            if results.len() != questions.len() {
+                tally.error("save: unexpected answer".into(), || data.to_string());
+            } else if let Some(r) = refused.first() {
+                let reason = r["reason"].as_str().unwrap_or("no reason");
+                tally.error(format!("save: answer refused ({reason})"), || {
+                    data.to_string()
+                });
+                tally.accepted += (results.len() - refused.len()) as u64;
+            } else {
+                tally.accepted += results.len() as u64;
+                tally.phase.samples.record(done - due);
+            }
+        }
+        Err(f) => tally.error(format!("save: {}", f.kind), || f.detail),
+    }
+}
+
+/// Learner `t` submits at `due`; the score answered is compared with `expected`.
+async fn submit(t: &mut Taker, addr: SocketAddr, expected: f64, due: Instant, tally: &mut Tally) {
+    let Some(attempt) = t.attempt.clone() else {
+        return;
+    };
+    let body = json!({"query": SUBMIT, "variables": {"a": attempt}});
+    let body = Bytes::from(body.to_string());
+    match exchange(t, addr, due, body, tally).await {
+        Ok((data, done)) => {
+            let r = &data["submitQuizAttempt"];
+            if r["state"] != "GRADED" {
+                tally.error("submit: not graded".into(), || r.to_string());
+            } else {
+                tally.phase.samples.record(done - due);
+                // A wrong score is not a failed request: the database check counts it.
+                if r["score"]
+                    .as_f64()
+                    .is_some_and(|got| (got - expected).abs() < 1e-6)
+                {
+                    tally.scores_right += 1;
+                }
+            }
+        }
+        Err(f) => tally.error(format!("submit: {}", f.kind), || f.detail),
+    }
+}
+
+fn taker(test: &PostTest, index: usize) -> anyhow::Result<Taker> {
+    let l = test.learners.get(index).context("no such learner")?;
+    Ok(Taker {
+        index,
+        bearer: http::bearer(&l.token)?,
+        conn: None,
+        attempt: None,
+    })
+}
+
+/// Opens a connection for the taker, retrying while the listener's backlog is full.
+async fn connected(mut t: Taker, addr: SocketAddr) -> Taker {
+    for _ in 0..20 {
+        match crate::load::connect(addr).await {
+            Ok(c) => {
+                t.conn = Some(c);
+                break;
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+    t
+}
+
+/// Runs the burst for learners `0..n` of `test`.
 ///
 /// # Errors
 /// When a learner task panics or a token is not a header value.
-pub async fn run(addr: SocketAddr, test: &Arc<PostTest>, s: Schedule) -> anyhow::Result<Burst> {
-    let n = test.learners.len();
-    anyhow::ensure!(n > 0, "no learners");
+pub async fn run(
+    addr: SocketAddr,
+    test: &Arc<PostTest>,
+    n: usize,
+    s: Schedule,
+) -> anyhow::Result<Burst> {
+    anyhow::ensure!(n > 0 && n <= test.learners.len(), "no learners");
     anyhow::ensure!(
         (1..=QUESTIONS).contains(&s.saves),
         "saves per learner must be 1 to {QUESTIONS}"
     );
-    let mut takers = Vec::with_capacity(n);
-    for (index, l) in test.learners.iter().enumerate() {
-        takers.push(Taker {
-            index,
-            bearer: http::bearer(&l.token)?,
-            conn: None,
-            attempt: None,
-        });
-    }
+    let takers = (0..n)
+        .map(|i| taker(test, i))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     // Every phone is connected before the burst: the burst measures the API, not TCP setup.
     let takers: Vec<Taker> = futures::stream::iter(takers)
-        .map(|mut t| async move {
-            for _ in 0..20 {
-                match crate::load::connect(addr).await {
-                    Ok(c) => {
-                        t.conn = Some(c);
-                        break;
-                    }
-                    Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
-                }
-            }
-            t
-        })
+        .map(|t| connected(t, addr))
         .buffer_unordered(CONNECTING)
         .collect()
         .await;
     let mut burst = Burst::default();
 
     // 1. Everyone starts within the start window.
-    let quiz = test.quiz_id.to_string();
+    let quiz = Arc::new(test.quiz_id.to_string());
     let from = Instant::now() + LEAD;
     let takers = phase(
         takers,
         |mut t| {
-            let body = json!({"query": START, "variables": {"q": quiz}});
+            let quiz = quiz.clone();
             async move {
                 let mut tally = Tally::default();
                 let due = slot(from, s.start, t.index, n);
-                let body = Bytes::from(body.to_string());
-                match exchange(&mut t, addr, due, body, &mut tally).await {
-                    Ok((data, done)) => {
-                        let a = &data["startQuizAttempt"];
-                        let delivered = a["questions"].as_array().map_or(0, Vec::len);
-                        match a["id"].as_str() {
-                            Some(id) if delivered == QUESTIONS => {
-                                t.attempt = Some(id.to_owned());
-                                tally.phase.samples.record(done - due);
-                            }
-                            _ => tally.error("start: unexpected answer".into(), || a.to_string()),
-                        }
-                    }
-                    Err(f) => tally.error(format!("start: {}", f.kind), || f.detail),
-                }
+                start(&mut t, addr, &quiz, due, &mut tally).await;
                 (t, tally)
             }
         },
@@ -335,63 +445,19 @@ pub async fn run(addr: SocketAddr, test: &Arc<PostTest>, s: Schedule) -> anyhow:
 
     // 2. Everyone saves their answers: `saves` calls each, spread over the save window.
     let from = Instant::now() + LEAD;
+    let per_call = QUESTIONS.div_ceil(s.saves);
     let takers = phase(
         takers,
         |mut t| {
             let test = test.clone();
             async move {
                 let mut tally = Tally::default();
-                let Some(attempt) = t.attempt.clone() else {
-                    return (t, tally);
-                };
-                let per_call = QUESTIONS.div_ceil(s.saves);
-                for (call, questions) in test.questions.chunks(per_call).enumerate() {
+                for call in 0..QUESTIONS.div_ceil(per_call) {
                     // Learner i's calls are at (call + i/n) / saves of the window: each learner
                     // evenly paced, the learners evenly interleaved.
-                    let due = from
-                        + s.save
-                            .mul_f64((call as f64 + t.index as f64 / n as f64) / s.saves as f64);
-                    // The phone builds the call when the learner answers, not in advance.
-                    tokio::time::sleep_until(due.into()).await;
-                    let answered_at = Utc::now().to_rfc3339();
-                    let answers: Vec<Value> = questions
-                        .iter()
-                        .enumerate()
-                        .map(|(k, q)| {
-                            let plan = q.plan(verdict(t.index, call * per_call + k));
-                            let mut a =
-                                json!({"questionId": q.id, "seq": 1, "answeredAt": answered_at});
-                            a[plan.field.0] = plan.field.1;
-                            a
-                        })
-                        .collect();
-                    let body = json!({"query": SAVE, "variables": {"a": attempt, "x": answers}});
-                    let body = Bytes::from(body.to_string());
-                    match exchange(&mut t, addr, due, body, &mut tally).await {
-                        Ok((data, done)) => {
-                            let results = data["saveQuizAnswers"]["results"]
-                                .as_array()
-                                .cloned()
-                                .unwrap_or_default();
-                            let refused: Vec<&Value> = results
-                                .iter()
-                                .filter(|r| r["status"] != "ACCEPTED")
-                                .collect();
-                            if results.len() != questions.len() {
-                                tally.error("save: unexpected answer".into(), || data.to_string());
-                            } else if let Some(r) = refused.first() {
-                                let reason = r["reason"].as_str().unwrap_or("no reason");
-                                tally.error(format!("save: answer refused ({reason})"), || {
-                                    data.to_string()
-                                });
-                                tally.accepted += (results.len() - refused.len()) as u64;
-                            } else {
-                                tally.accepted += results.len() as u64;
-                                tally.phase.samples.record(done - due);
-                            }
-                        }
-                        Err(f) => tally.error(format!("save: {}", f.kind), || f.detail),
-                    }
+                    let at = (call as f64 + t.index as f64 / n as f64) / s.saves as f64;
+                    let due = from + s.save.mul_f64(at);
+                    save(&mut t, addr, &test, (call, per_call), due, &mut tally).await;
                 }
                 (t, tally)
             }
@@ -409,30 +475,8 @@ pub async fn run(addr: SocketAddr, test: &Arc<PostTest>, s: Schedule) -> anyhow:
             let expected = test.expected_score(t.index);
             async move {
                 let mut tally = Tally::default();
-                let Some(attempt) = t.attempt.clone() else {
-                    return (t, tally);
-                };
                 let due = slot(from, s.submit, t.index, n);
-                let body = json!({"query": SUBMIT, "variables": {"a": attempt}});
-                let body = Bytes::from(body.to_string());
-                match exchange(&mut t, addr, due, body, &mut tally).await {
-                    Ok((data, done)) => {
-                        let r = &data["submitQuizAttempt"];
-                        if r["state"] != "GRADED" {
-                            tally.error("submit: not graded".into(), || r.to_string());
-                        } else {
-                            tally.phase.samples.record(done - due);
-                            // A wrong score is not a failed request: the database check counts it.
-                            if r["score"]
-                                .as_f64()
-                                .is_some_and(|got| (got - expected).abs() < 1e-6)
-                            {
-                                tally.scores_right += 1;
-                            }
-                        }
-                    }
-                    Err(f) => tally.error(format!("submit: {}", f.kind), || f.detail),
-                }
+                submit(&mut t, addr, expected, due, &mut tally).await;
                 (t, tally)
             }
         },
@@ -440,5 +484,56 @@ pub async fn run(addr: SocketAddr, test: &Arc<PostTest>, s: Schedule) -> anyhow:
         |b| &mut b.submits,
     )
     .await?;
+    Ok(burst)
+}
+
+/// Learners `learners` take the post-test one after the other, each request sent when the
+/// previous one has been answered: the time of each call with nothing else running, whose
+/// inverse is the ceiling where writes serialize (SQLite). It also warms the app up for the
+/// burst.
+///
+/// # Errors
+/// When a token is not a header value.
+pub async fn serial(
+    addr: SocketAddr,
+    test: &PostTest,
+    learners: std::ops::Range<usize>,
+    saves: usize,
+) -> anyhow::Result<Burst> {
+    let mut burst = Burst::default();
+    let quiz = test.quiz_id.to_string();
+    let per_call = QUESTIONS.div_ceil(saves.clamp(1, QUESTIONS));
+    for i in learners {
+        let mut t = connected(taker(test, i)?, addr).await;
+        let mut tally = Tally::default();
+        start(&mut t, addr, &quiz, Instant::now(), &mut tally).await;
+        burst.add(tally, |b| &mut b.starts);
+        let mut tally = Tally::default();
+        for call in 0..QUESTIONS.div_ceil(per_call) {
+            save(
+                &mut t,
+                addr,
+                test,
+                (call, per_call),
+                Instant::now(),
+                &mut tally,
+            )
+            .await;
+        }
+        burst.add(tally, |b| &mut b.saves);
+        let mut tally = Tally::default();
+        submit(
+            &mut t,
+            addr,
+            test.expected_score(i),
+            Instant::now(),
+            &mut tally,
+        )
+        .await;
+        burst.add(tally, |b| &mut b.submits);
+    }
+    burst.starts.samples.finish();
+    burst.saves.samples.finish();
+    burst.submits.samples.finish();
     Ok(burst)
 }
