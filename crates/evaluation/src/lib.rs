@@ -9,11 +9,14 @@
 //!   its signed download route.
 //! - [`sweep`]: the periodic job that issues certificates, asks follow-ups and sends reminders.
 //! - [`report`]: the learning report (pre-test vs post-test, Hake's gain) and item analysis
-//!   (classical test theory). Other reports and exports are meant to arrive beside them.
+//!   (classical test theory). Other reports are meant to arrive beside them.
+//! - [`export`]: CSV, XLSX and a printable HTML page of a course's reports, streamed behind a
+//!   signed link (`reportExportUrl`).
 
 pub mod certificate;
 pub mod entity;
 pub mod error;
+pub mod export;
 pub mod report;
 pub mod survey;
 pub mod sweep;
@@ -27,7 +30,10 @@ use sea_orm::DatabaseConnection;
 
 pub use certificate::graphql::{CertificateMutation, CertificateQuery};
 pub use error::EvaluationError;
+pub use export::graphql::ExportMutation;
+pub use report::course_graphql::CourseReportQuery;
 pub use report::graphql::ReportQuery;
+pub use report::overview_graphql::OverviewReportQuery;
 pub use survey::graphql::{SurveyMutation, SurveyQuery};
 
 /// How surveys, follow-ups and certificates behave.
@@ -111,10 +117,11 @@ impl Evaluation {
         vec![Arc::new(sweep::SweepHandler(self.clone()))]
     }
 
-    /// HTTP routes this crate serves itself: `/certificates/<code>.pdf` (signed) and the public
-    /// `/verify/<code>` page. The gateway merges them into its router.
+    /// HTTP routes this crate serves itself: `/certificates/<code>.pdf` (signed), the public
+    /// `/verify/<code>` page and `/reports/<course>/export.<ext>` (signed report exports). The
+    /// gateway merges them into its router.
     pub fn router(&self) -> axum::Router {
-        certificate::http::router(self.clone())
+        certificate::http::router(self.clone()).merge(export::http::router(self.clone()))
     }
 
     fn base_url(&self) -> &str {

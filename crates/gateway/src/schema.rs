@@ -77,11 +77,17 @@ pub struct EvaluationQueries(
     evaluation::SurveyQuery,
     evaluation::CertificateQuery,
     evaluation::ReportQuery,
+    evaluation::CourseReportQuery,
+    evaluation::OverviewReportQuery,
 );
 
 /// The evaluation crate's mutations, merged apart like [`CourseQueries`].
 #[derive(MergedObject, Default)]
-pub struct EvaluationMutations(evaluation::SurveyMutation, evaluation::CertificateMutation);
+pub struct EvaluationMutations(
+    evaluation::SurveyMutation,
+    evaluation::CertificateMutation,
+    evaluation::ExportMutation,
+);
 
 /// The served schema.
 pub type LmsSchema = Schema<Query, Mutation, EmptySubscription>;

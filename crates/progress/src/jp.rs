@@ -107,6 +107,26 @@ pub(crate) fn ph(backend: DbBackend, n: usize) -> String {
     }
 }
 
+/// The JP ledger summed per person, as SQL to use as a subquery: one row per enabled person who
+/// has a unit, with the columns of [`BelowTarget`] (`person_id`, `name`, `nip`, `unit_id`,
+/// `unit_name`, `unit_path`, `total`). `year` is the placeholder of the JP year; `filter` adds
+/// conditions on the person `p` and their unit `u`, each starting with ` AND `. Shared by
+/// [`Progress::jp_below_target`] and the evaluation crate's JP compliance report, so the two
+/// never disagree on who counts or what a total is.
+pub fn person_totals_sql(year: &str, filter: &str) -> String {
+    // SUM of integers is bigint on PostgreSQL and integer on SQLite: cast to one type.
+    format!(
+        "SELECT p.id AS person_id, p.name AS name, p.nip AS nip, u.id AS unit_id, \
+         u.name AS unit_name, u.path AS unit_path, \
+         CAST(COALESCE(SUM(l.jp), 0) AS BIGINT) AS total \
+         FROM people p \
+         JOIN units u ON u.id = p.unit_id \
+         LEFT JOIN jp_ledger l ON l.person_id = p.id AND l.year = {year} \
+         WHERE p.disabled_at IS NULL{filter} \
+         GROUP BY p.id, p.name, p.nip, u.id, u.name, u.path"
+    )
+}
+
 /// Loads ledger rows and their course titles.
 async fn with_titles(
     conn: &impl ConnectionTrait,
@@ -323,20 +343,12 @@ impl Progress {
         }
         values.push(i64::try_from(page.limit + 1).unwrap_or(i64::MAX).into());
         let limit = p(values.len());
-        // SUM of integers is bigint on PostgreSQL and integer on SQLite: cast to one type.
         let sql = format!(
-            "SELECT p.id AS person_id, p.name AS name, p.nip AS nip, u.id AS unit_id, \
-             u.name AS unit_name, u.path AS unit_path, \
-             CAST(COALESCE(SUM(l.jp), 0) AS BIGINT) AS total \
-             FROM people p \
-             JOIN units u ON u.id = p.unit_id \
-             LEFT JOIN jp_ledger l ON l.person_id = p.id AND l.year = {y} \
-             WHERE p.disabled_at IS NULL{filter} \
-             GROUP BY p.id, p.name, p.nip, u.id, u.name, u.path \
-             HAVING CAST(COALESCE(SUM(l.jp), 0) AS BIGINT) < {t} \
-             ORDER BY u.path, p.id \
+            "SELECT t.* FROM ({totals}) t \
+             WHERE t.total < {t} \
+             ORDER BY t.unit_path, t.person_id \
              LIMIT {limit}",
-            y = p(1),
+            totals = person_totals_sql(&p(1), &filter),
             t = p(2),
         );
         let mut rows =

@@ -11,14 +11,19 @@
 //!
 //! Cost: a fixed number of statements (counts and distributions by `GROUP BY`), whatever the
 //! number of responses.
+//!
+//! Filters ([`ResultsFilter`]): a cohort (the response's), and a unit subtree, which keeps the
+//! responses *about* learners whose current unit is in it (for the supervisor's follow-up too:
+//! the supervisor answers about a learner of the unit). Reports of other levels can leave the
+//! per-trainer part out, which saves its statements.
 
 use std::collections::{BTreeMap, HashMap};
 
 use kernel::Actor;
-use sea_orm::sea_query::{Expr, Func, SimpleExpr};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, Query, SimpleExpr};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, JoinType, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, QueryTrait, RelationTrait, Select,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, JoinType, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, QueryTrait, RelationTrait, Select,
 };
 use uuid::Uuid;
 
@@ -84,10 +89,22 @@ pub struct QuestionResult {
 /// A free-text answer, without its author.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Comment {
+    /// The id of the question it answers.
+    pub question_id: Uuid,
     /// The question it answers.
     pub question: String,
     /// The answer.
     pub text: String,
+}
+
+/// How many answered one free-text question (counted whatever the number of responses; the
+/// texts themselves are in the comments, shown only from the minimum).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TextResult {
+    /// The question.
+    pub question: survey_question::Model,
+    /// Non-empty answers.
+    pub answers: i64,
 }
 
 /// The results about one trainer.
@@ -123,25 +140,68 @@ pub struct SurveyResults {
     pub dimensions: Vec<DimensionResult>,
     /// Course-wide Likert questions.
     pub questions: Vec<QuestionResult>,
+    /// Course-wide free-text questions with their number of answers.
+    pub texts: Vec<TextResult>,
     /// Course-wide comments; `None` below the minimum.
     pub comments: Option<Vec<Comment>>,
     /// Each trainer (course owners, and anyone answered about).
     pub trainers: Vec<TrainerResult>,
 }
 
+/// Whose responses count.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ResultsFilter {
+    /// Responses of this cohort only.
+    pub cohort_id: Option<Uuid>,
+    /// Responses about learners whose current unit's path starts with this one (a unit
+    /// subtree, `/…/<unit>/`).
+    pub unit_path: Option<String>,
+    /// Whether to compute the per-trainer results (`trainers` stays empty otherwise).
+    pub per_trainer: bool,
+}
+
+/// The conditions on `survey_responses` for a course, a level and a filter.
+fn response_condition(course_id: Uuid, level: SurveyLevel, filter: &ResultsFilter) -> Condition {
+    let mut c = Condition::all()
+        .add(survey_response::Column::CourseId.eq(course_id))
+        .add(survey_response::Column::Level.eq(level.as_str()));
+    if let Some(cohort) = filter.cohort_id {
+        c = c.add(survey_response::Column::CohortId.eq(cohort));
+    }
+    if let Some(path) = &filter.unit_path {
+        use enrollment::entity::enrollment as e;
+        use identity::entity::{person, unit};
+        // The course's enrollments of people in the subtree. Unit paths are
+        // `/<uuid>/…/<uuid>/`: no LIKE wildcards inside.
+        let in_subtree = Query::select()
+            .column((e::Entity, e::Column::Id))
+            .from(e::Entity)
+            .inner_join(
+                person::Entity,
+                Expr::col((person::Entity, person::Column::Id))
+                    .equals((e::Entity, e::Column::PersonId)),
+            )
+            .inner_join(
+                unit::Entity,
+                Expr::col((unit::Entity, unit::Column::Id))
+                    .equals((person::Entity, person::Column::UnitId)),
+            )
+            .and_where(Expr::col((e::Entity, e::Column::CourseId)).eq(course_id))
+            .and_where(Expr::col((unit::Entity, unit::Column::Path)).like(format!("{path}%")))
+            .to_owned();
+        c = c.add(survey_response::Column::EnrollmentId.in_subquery(in_subtree));
+    }
+    c
+}
+
 fn answers_of(
     course_id: Uuid,
     level: SurveyLevel,
-    cohort_id: Option<Uuid>,
+    filter: &ResultsFilter,
 ) -> Select<survey_answer::Entity> {
-    let mut q = survey_answer::Entity::find()
+    survey_answer::Entity::find()
         .join(JoinType::InnerJoin, survey_answer::Relation::Response.def())
-        .filter(survey_response::Column::CourseId.eq(course_id))
-        .filter(survey_response::Column::Level.eq(level.as_str()));
-    if let Some(c) = cohort_id {
-        q = q.filter(survey_response::Column::CohortId.eq(c));
-    }
-    q
+        .filter(response_condition(course_id, level, filter))
 }
 
 /// Sums per-question distributions into per-dimension ones.
@@ -204,7 +264,8 @@ impl Evaluation {
     }
 }
 
-/// Computes [`SurveyResults`] (no authorization: callers have checked).
+/// Computes [`SurveyResults`] of one cohort or of all, with the per-trainer results (no
+/// authorization: callers have checked).
 ///
 /// # Errors
 /// INTERNAL on database failure.
@@ -215,12 +276,30 @@ pub async fn results(
     cohort_id: Option<Uuid>,
     minimum: i64,
 ) -> Result<SurveyResults, EvaluationError> {
-    let mut responses_q = survey_response::Entity::find()
-        .filter(survey_response::Column::CourseId.eq(course_id))
-        .filter(survey_response::Column::Level.eq(level.as_str()));
-    if let Some(c) = cohort_id {
-        responses_q = responses_q.filter(survey_response::Column::CohortId.eq(c));
-    }
+    let filter = ResultsFilter {
+        cohort_id,
+        unit_path: None,
+        per_trainer: true,
+    };
+    filtered_results(conn, course_id, level, &filter, minimum).await
+}
+
+/// Computes [`SurveyResults`] of the responses `filter` keeps (no authorization: callers have
+/// checked). The minimum applies to the responses kept: a unit's few responses stay hidden
+/// even when the course has many.
+///
+/// # Errors
+/// INTERNAL on database failure.
+pub async fn filtered_results(
+    conn: &impl ConnectionTrait,
+    course_id: Uuid,
+    level: SurveyLevel,
+    filter: &ResultsFilter,
+    minimum: i64,
+) -> Result<SurveyResults, EvaluationError> {
+    let cohort_id = filter.cohort_id;
+    let responses_q =
+        survey_response::Entity::find().filter(response_condition(course_id, level, filter));
     let responses = i64::try_from(responses_q.clone().count(conn).await?).unwrap_or(i64::MAX);
 
     // Every question of every template version answered.
@@ -238,55 +317,73 @@ pub async fn results(
         .map(|q| (q.id, q))
         .collect();
 
-    let counts: Vec<(Uuid, Option<Uuid>, Option<i32>, i64)> =
-        answers_of(course_id, level, cohort_id)
-            .select_only()
-            .column(survey_answer::Column::QuestionId)
-            .column(survey_answer::Column::TrainerId)
-            .column(survey_answer::Column::Likert)
-            .column_as(
-                SimpleExpr::from(Func::count(Expr::col((
-                    survey_answer::Entity,
-                    survey_answer::Column::Id,
-                )))),
-                "n",
-            )
-            .filter(survey_answer::Column::Likert.is_not_null())
-            .group_by(survey_answer::Column::QuestionId)
-            .group_by(survey_answer::Column::TrainerId)
-            .group_by(survey_answer::Column::Likert)
-            .into_tuple()
-            .all(conn)
-            .await?;
-    let per_trainer_n: HashMap<Uuid, i64> = answers_of(course_id, level, cohort_id)
+    // Likert answers per value, and (as the rows with no Likert value) text answers.
+    let counts: Vec<(Uuid, Option<Uuid>, Option<i32>, i64)> = answers_of(course_id, level, filter)
         .select_only()
+        .column(survey_answer::Column::QuestionId)
         .column(survey_answer::Column::TrainerId)
+        .column(survey_answer::Column::Likert)
         .column_as(
-            SimpleExpr::from(Func::count_distinct(Expr::col((
+            SimpleExpr::from(Func::count(Expr::col((
                 survey_answer::Entity,
-                survey_answer::Column::ResponseId,
+                survey_answer::Column::Id,
             )))),
             "n",
         )
-        .filter(survey_answer::Column::TrainerId.is_not_null())
+        .group_by(survey_answer::Column::QuestionId)
         .group_by(survey_answer::Column::TrainerId)
-        .into_tuple::<(Option<Uuid>, i64)>()
+        .group_by(survey_answer::Column::Likert)
+        .into_tuple()
         .all(conn)
-        .await?
-        .into_iter()
-        .filter_map(|(t, n)| t.map(|t| (t, n)))
-        .collect();
+        .await?;
+    let per_trainer_n: HashMap<Uuid, i64> = if filter.per_trainer {
+        answers_of(course_id, level, filter)
+            .select_only()
+            .column(survey_answer::Column::TrainerId)
+            .column_as(
+                SimpleExpr::from(Func::count_distinct(Expr::col((
+                    survey_answer::Entity,
+                    survey_answer::Column::ResponseId,
+                )))),
+                "n",
+            )
+            .filter(survey_answer::Column::TrainerId.is_not_null())
+            .group_by(survey_answer::Column::TrainerId)
+            .into_tuple::<(Option<Uuid>, i64)>()
+            .all(conn)
+            .await?
+            .into_iter()
+            .filter_map(|(t, n)| t.map(|t| (t, n)))
+            .collect()
+    } else {
+        HashMap::new()
+    };
 
     // Distributions per (question, trainer).
     let mut dist: BTreeMap<(Option<Uuid>, i32, Uuid), Distribution> = BTreeMap::new();
+    let mut text_n: HashMap<Uuid, i64> = HashMap::new();
     for (question_id, trainer, likert, n) in counts {
-        let (Some(q), Some(v)) = (questions.get(&question_id), likert) else {
+        let Some(q) = questions.get(&question_id) else {
             continue;
         };
-        dist.entry((trainer, q.position, question_id))
-            .or_default()
-            .add(v, n);
+        match likert {
+            Some(v) => dist
+                .entry((trainer, q.position, question_id))
+                .or_default()
+                .add(v, n),
+            None if trainer.is_none() => *text_n.entry(question_id).or_default() += n,
+            None => {}
+        }
     }
+    let mut texts: Vec<TextResult> = questions
+        .values()
+        .filter(|q| QuestionKind::from_stored(&q.kind) == QuestionKind::Text && !q.per_trainer)
+        .map(|q| TextResult {
+            question: q.clone(),
+            answers: text_n.get(&q.id).copied().unwrap_or(0),
+        })
+        .collect();
+    texts.sort_by_key(|t| (t.question.position, t.question.template_id));
     let question_results = |trainer: Option<Uuid>| -> Vec<QuestionResult> {
         let mut out: Vec<QuestionResult> = questions
             .values()
@@ -309,7 +406,11 @@ pub async fn results(
     let course_questions = question_results(None);
     let visible = responses >= minimum;
 
-    let mut trainers = trainers_of(conn, course_id).await?;
+    let mut trainers = if filter.per_trainer {
+        trainers_of(conn, course_id).await?
+    } else {
+        Vec::new()
+    };
     let missing: Vec<Uuid> = per_trainer_n
         .keys()
         .filter(|t| !trainers.iter().any(|x| x.id == **t))
@@ -332,23 +433,23 @@ pub async fn results(
 
     let mut comments: Vec<(Option<Uuid>, Comment)> = Vec::new();
     if visible {
-        let rows: Vec<(Uuid, Option<Uuid>, Option<String>)> =
-            answers_of(course_id, level, cohort_id)
-                .select_only()
-                .column(survey_answer::Column::QuestionId)
-                .column(survey_answer::Column::TrainerId)
-                .column(survey_answer::Column::AnswerText)
-                .filter(survey_answer::Column::AnswerText.is_not_null())
-                .order_by_asc(survey_answer::Column::AnswerText)
-                .into_tuple()
-                .all(conn)
-                .await?;
+        let rows: Vec<(Uuid, Option<Uuid>, Option<String>)> = answers_of(course_id, level, filter)
+            .select_only()
+            .column(survey_answer::Column::QuestionId)
+            .column(survey_answer::Column::TrainerId)
+            .column(survey_answer::Column::AnswerText)
+            .filter(survey_answer::Column::AnswerText.is_not_null())
+            .order_by_asc(survey_answer::Column::AnswerText)
+            .into_tuple()
+            .all(conn)
+            .await?;
         comments = rows
             .into_iter()
             .filter_map(|(q, t, text)| {
                 Some((
                     t,
                     Comment {
+                        question_id: q,
                         question: questions.get(&q)?.text.clone(),
                         text: text?,
                     },
@@ -388,6 +489,7 @@ pub async fn results(
         minimum_responses: minimum,
         dimensions: by_dimension(&course_questions),
         questions: course_questions,
+        texts,
         comments: visible.then(|| comments_of(None)),
         trainers: trainer_results,
     })
