@@ -3,244 +3,54 @@
 //! against a value worked out by hand in the comments; who may see which report; bad ids; and
 //! the number of SQL statements, which must not grow with the number of learners.
 
-use std::sync::{Arc, Mutex};
-
-use chrono::Utc;
-use lms_tests::{Options, TestApp, error_code};
+use lms_tests::TestApp;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-const CREATE: &str = "mutation($i: CreateCourseInput!) { createCourse(input: $i) { id } }";
-const CREATE_MODULE: &str =
-    "mutation($c: ID!, $i: CreateModuleInput!) { createModule(courseId: $c, input: $i) { id } }";
-const CREATE_LESSON: &str =
-    "mutation($m: ID!, $i: CreateLessonInput!) { createLesson(moduleId: $m, input: $i) { id } }";
-const SUBMIT_COURSE: &str = "mutation($id: ID!) { submitCourseForReview(id: $id) { state } }";
-const APPROVE: &str = "mutation($id: ID!) { approveCourse(id: $id) { state } }";
-const CREATE_COHORT: &str =
-    "mutation($c: ID!, $i: CreateCohortInput!) { createCohort(courseId: $c, input: $i) { id } }";
-const ENROLL: &str = "mutation($c: ID!) { enroll(cohortId: $c) { id state } }";
-const CREATE_BANK: &str =
-    "mutation($i: CreateQuestionBankInput!) { createQuestionBank(input: $i) { id } }";
-const CREATE_QUESTION: &str =
-    "mutation($b: ID!, $i: CreateQuestionInput!) { createQuestion(bankId: $b, input: $i) { id } }";
-const CONFIGURE: &str = "mutation($l: ID!, $s: QuizSettingsInput!) { configureQuiz(lessonId: $l, settings: $s) { id } }";
-const SET_QUESTIONS: &str =
-    "mutation($q: ID!, $ids: [ID!]!) { setQuizQuestions(quizId: $q, questionIds: $ids) { id } }";
-const START: &str =
-    "mutation($q: ID!) { startQuizAttempt(quizId: $q) { id questions { questionId prompt } } }";
-const SAVE: &str = "mutation($a: ID!, $x: [QuizAnswerInput!]!) { saveQuizAnswers(attemptId: $a, answers: $x) { results { status reason } } }";
-const SUBMIT: &str = "mutation($a: ID!) { submitQuizAttempt(attemptId: $a) { state percent } }";
+use crate::fixtures::reports::{
+    PrePostWorld, approx, code_of, column, counted_app, enrolled, measured, pre_post_world, report,
+    take,
+};
 
 const LEARNING: &str = "query($c: ID!, $h: ID) { learningReport(courseId: $c, cohortId: $h) { courseId cohortId unitId tests { preTest { quizId lessonId title } postTest { quizId lessonId title } paired preMean postMean classGain classGainCategory gains { counted high medium low leftOut negative meanGain histogram { from to count } } postTestTaken postTestPassed passRate } } }";
 const ITEMS: &str = "query($q: ID!) { itemAnalysis(quizId: $q) { quizId kind attempts itemCount reliabilityMethod reliability meanTotal items { questionId questionVersionId version kind prompt n facility discrimination pointBiserial flags } } }";
 
-/// The truth of statement `i` (1-based) of the four true/false questions.
-const TRUTHS: [bool; 4] = [true, false, true, false];
-
-fn s(v: &Value) -> String {
-    v.as_str()
-        .unwrap_or_else(|| panic!("a string, got {v}"))
-        .to_owned()
-}
-
-#[track_caller]
-fn approx(v: &Value, want: f64) {
-    let got = v
-        .as_f64()
-        .unwrap_or_else(|| panic!("a number near {want}, got {v}"));
-    assert!((got - want).abs() < 1e-9, "expected {want}, got {got}");
-}
-
-/// The SQL statements run since the last clear.
-type Seen = Arc<Mutex<Vec<String>>>;
-
-/// Runs a query that must succeed; returns its data and the number of statements it ran.
-async fn measured(app: &TestApp, seen: &Seen, token: &str, q: &str, vars: Value) -> (Value, usize) {
-    seen.lock().unwrap().clear();
-    let data = app.ok(Some(token), q, vars).await;
-    let n = seen.lock().unwrap().len();
-    (data, n)
-}
-
-/// A learner's four answers, `'1'` right and `'0'` wrong, e.g. `"1001"`.
-async fn take(app: &TestApp, token: &str, quiz: &str, pattern: &str, percent: f64) {
-    let a = app.ok(Some(token), START, json!({"q": quiz})).await["startQuizAttempt"].clone();
-    let now = Utc::now().to_rfc3339();
-    let answers: Vec<Value> = a["questions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|q| {
-            // "Pernyataan <i>", perhaps followed by a revision note.
-            let i: usize = s(&q["prompt"])
-                .split_whitespace()
-                .nth(1)
-                .unwrap()
-                .parse()
-                .unwrap();
-            let right = pattern.as_bytes()[i - 1] == b'1';
-            let truth = if right { TRUTHS[i - 1] } else { !TRUTHS[i - 1] };
-            json!({"questionId": q["questionId"], "seq": 1, "answeredAt": now, "truth": truth})
-        })
-        .collect();
-    assert_eq!(answers.len(), 4, "{a}");
-    let saved = app
-        .ok(Some(token), SAVE, json!({"a": a["id"], "x": answers}))
-        .await;
-    for r in saved["saveQuizAnswers"]["results"].as_array().unwrap() {
-        assert_eq!(r["reason"], Value::Null, "{saved}");
-    }
-    let done = app.ok(Some(token), SUBMIT, json!({"a": a["id"]})).await;
-    assert_eq!(done["submitQuizAttempt"]["state"], "GRADED", "{done}");
-    approx(&done["submitQuizAttempt"]["percent"], percent);
-}
-
-/// The whole scenario: units, trainers, the course, its pre-test and paired post-test.
-struct World {
-    admin: String,
-    trainer: String,
-    other_trainer: String,
-    unit_admin: String,
-    dinkes: String,
-    disdik: String,
-    course: String,
-    other_course: String,
-    cohort1: String,
-    cohort2: String,
-    pre: String,
-    post: String,
-    questions: Vec<String>,
-}
-
-async fn world(app: &TestApp) -> World {
-    let admin = app.admin().await;
-    let dinkes = app.unit(&admin, "DINKES", None).await;
-    let disdik = app.unit(&admin, "DISDIK", None).await;
-    let (_, unit_admin) = app
-        .signed_in(&admin, "ua@dinkes.go.id", &["UNIT_ADMIN"], Some(&dinkes))
-        .await;
-    let (_, trainer) = app
-        .signed_in(&admin, "pelatih@bkpsdm.go.id", &["TRAINER"], None)
-        .await;
-    let (_, other_trainer) = app
-        .signed_in(&admin, "pelatih-lain@bkpsdm.go.id", &["TRAINER"], None)
-        .await;
-    let other_course = s(&app
-        .ok(
-            Some(&other_trainer),
-            CREATE,
-            json!({"i": {"code": "LAIN-1", "title": "Pelatihan lain", "competencyType": "TECHNICAL", "jpCredit": 2}}),
-        )
-        .await["createCourse"]["id"]);
-    let course = s(&app
-        .ok(
-            Some(&trainer),
-            CREATE,
-            json!({"i": {"code": "MR-1", "title": "Manajemen Risiko", "competencyType": "TECHNICAL", "jpCredit": 4}}),
-        )
-        .await["createCourse"]["id"]);
-    let module = s(&app
-        .ok(
-            Some(&trainer),
-            CREATE_MODULE,
-            json!({"c": course, "i": {"title": "Modul 1"}}),
-        )
-        .await["createModule"]["id"]);
-    let mut lessons = Vec::new();
-    for title in ["Pre-test", "Post-test"] {
-        lessons.push(s(&app
-            .ok(
-                Some(&trainer),
-                CREATE_LESSON,
-                json!({"m": module, "i": {"title": title, "kind": "QUIZ"}}),
-            )
-            .await["createLesson"]["id"]));
-    }
-    let bank = s(&app
-        .ok(
-            Some(&trainer),
-            CREATE_BANK,
-            json!({"i": {"courseId": course, "title": "Bank soal"}}),
-        )
-        .await["createQuestionBank"]["id"]);
-    let mut questions = Vec::new();
-    for (i, truth) in TRUTHS.iter().enumerate() {
-        questions.push(s(&app
-            .ok(
-                Some(&trainer),
-                CREATE_QUESTION,
-                json!({"b": bank, "i": {"kind": "TRUE_FALSE", "prompt": format!("Pernyataan {}", i + 1), "truth": truth}}),
-            )
-            .await["createQuestion"]["id"]));
-    }
-    app.ok(Some(&trainer), SUBMIT_COURSE, json!({"id": course}))
-        .await;
-    app.ok(Some(&admin), APPROVE, json!({"id": course})).await;
-    let mut cohorts = Vec::new();
-    for name in ["Angkatan I", "Angkatan II"] {
-        cohorts.push(s(&app
-            .ok(
-                Some(&admin),
-                CREATE_COHORT,
-                json!({"c": course, "i": {"name": name}}),
-            )
-            .await["createCohort"]["id"]));
-    }
-    let pre = s(&app
-        .ok(
-            Some(&trainer),
-            CONFIGURE,
-            json!({"l": lessons[0], "s": {"kind": "PRE_TEST", "passingPercent": 0}}),
-        )
-        .await["configureQuiz"]["id"]);
-    let post = s(&app
-        .ok(
-            Some(&trainer),
-            CONFIGURE,
-            json!({"l": lessons[1], "s": {"kind": "POST_TEST", "pairedQuizId": pre, "formPolicy": "SAME", "passingPercent": 60}}),
-        )
-        .await["configureQuiz"]["id"]);
-    for quiz in [&pre, &post] {
-        app.ok(
-            Some(&trainer),
-            SET_QUESTIONS,
-            json!({"q": quiz, "ids": questions}),
-        )
-        .await;
-    }
-    let cohort2 = cohorts.pop().unwrap();
-    let cohort1 = cohorts.pop().unwrap();
-    World {
-        admin,
-        trainer,
-        other_trainer,
-        unit_admin,
-        dinkes,
-        disdik,
-        course,
-        other_course,
-        cohort1,
-        cohort2,
-        pre,
-        post,
-        questions,
-    }
+/// The scenario: units, trainers, the course, its pre-test and paired post-test.
+async fn world(app: &TestApp) -> PrePostWorld {
+    pre_post_world(app, "Manajemen Risiko").await
 }
 
 /// An enrolled learner's token.
-async fn learner(app: &TestApp, w: &World, name: &str, unit: &str, cohort: &str) -> String {
-    let (_, token) = app
-        .signed_in(
-            &w.admin,
-            &format!("{name}@tangerangselatankota.go.id"),
-            &[],
-            Some(unit),
-        )
-        .await;
-    let e = app.ok(Some(&token), ENROLL, json!({"c": cohort})).await;
-    assert_eq!(e["enroll"]["state"], "ACTIVE", "{e}");
-    token
+async fn learner(app: &TestApp, w: &PrePostWorld, name: &str, unit: &str, cohort: &str) -> String {
+    enrolled(app, &w.admin, name, unit, cohort).await.token
+}
+
+/// A post-test's paired learners, their mean pre-test and post-test percents and `<g>`.
+#[track_caller]
+fn pair(t: &Value, paired: i64, pre_mean: f64, post_mean: f64, class_gain: f64) {
+    assert_eq!(t["paired"], paired, "{t}");
+    approx(&t["preMean"], pre_mean);
+    approx(&t["postMean"], post_mean);
+    approx(&t["classGain"], class_gain);
+}
+
+/// Individual gains: `[high, medium, low, left out]`.
+#[track_caller]
+fn gains(t: &Value, want: [i64; 4]) {
+    let got = ["high", "medium", "low", "leftOut"].map(|k| {
+        t["gains"][k]
+            .as_i64()
+            .unwrap_or_else(|| panic!("{k} in {t}"))
+    });
+    assert_eq!(got, want, "{t}");
+}
+
+/// Post-test results: taken, passed and the pass rate.
+#[track_caller]
+fn passes(t: &Value, taken: i64, passed: i64, rate: f64) {
+    assert_eq!(t["postTestTaken"], taken, "{t}");
+    assert_eq!(t["postTestPassed"], passed, "{t}");
+    approx(&t["passRate"], rate);
 }
 
 fn item<'a>(analysis: &'a Value, question: &str) -> &'a Value {
@@ -270,25 +80,11 @@ fn item<'a>(analysis: &'a Value, question: &str) -> &'a Value {
 /// attempt (50), and the item analysis keeps his first attempt too.
 #[tokio::test]
 async fn learning_report_and_item_analysis_match_hand_computed_values() {
-    let seen: Seen = Arc::default();
-    let observer = seen.clone();
-    let app = TestApp::spawn_with(Options {
-        overrides: gateway::Overrides {
-            statement_observer: Some(Arc::new(move |info: &sea_orm::metric::Info<'_>| {
-                observer.lock().unwrap().push(info.statement.sql.clone());
-            })),
-            ..Default::default()
-        },
-        ..Default::default()
-    })
-    .await;
+    let (app, seen) = counted_app().await;
     let w = world(&app).await;
 
     // Before anyone took anything: the pair is listed, with nothing to compute.
-    let r = app
-        .ok(Some(&w.trainer), LEARNING, json!({"c": w.course}))
-        .await["learningReport"]
-        .clone();
+    let r = report(&app, &w.trainer, LEARNING, json!({"c": w.course})).await;
     assert_eq!(r["courseId"], w.course.as_str());
     assert_eq!(r["cohortId"], Value::Null);
     assert_eq!(r["unitId"], Value::Null);
@@ -302,7 +98,7 @@ async fn learning_report_and_item_analysis_match_hand_computed_values() {
     assert_eq!(t["classGain"], Value::Null);
     assert_eq!(t["passRate"], Value::Null);
     assert_eq!(t["gains"]["counted"], 0);
-    let a = app.ok(Some(&w.trainer), ITEMS, json!({"q": w.pre})).await["itemAnalysis"].clone();
+    let a = report(&app, &w.trainer, ITEMS, json!({"q": w.pre})).await;
     assert_eq!(a["attempts"], 0);
     assert_eq!(a["itemCount"], 0);
     assert_eq!(a["reliability"], Value::Null);
@@ -344,17 +140,11 @@ async fn learning_report_and_item_analysis_match_hand_computed_values() {
     let r = &r["learningReport"];
     assert_eq!(r["cohortId"], w.cohort1.as_str());
     let t = &r["tests"][0];
-    assert_eq!(t["paired"], 5);
-    approx(&t["preMean"], 60.0);
-    approx(&t["postMean"], 70.0);
-    approx(&t["classGain"], 0.25);
+    pair(t, 5, 60.0, 70.0, 0.25);
     assert_eq!(t["classGainCategory"], "LOW");
+    gains(t, [1, 2, 1, 1]);
     let g = &t["gains"];
     assert_eq!(g["counted"], 4);
-    assert_eq!(g["high"], 1);
-    assert_eq!(g["medium"], 2);
-    assert_eq!(g["low"], 1);
-    assert_eq!(g["leftOut"], 1);
     assert_eq!(g["negative"], 1);
     approx(&g["meanGain"], 1.0 / 3.0);
     let counts: Vec<i64> = g["histogram"]
@@ -366,9 +156,7 @@ async fn learning_report_and_item_analysis_match_hand_computed_values() {
     assert_eq!(counts, vec![0, 0, 0, 1, 0, 1, 0, 0, 0, 1]);
     approx(&g["histogram"][3]["from"], 0.3);
     approx(&g["histogram"][3]["to"], 0.4);
-    assert_eq!(t["postTestTaken"], 5);
-    assert_eq!(t["postTestPassed"], 3);
-    approx(&t["passRate"], 0.6);
+    passes(t, 5, 3, 0.6);
 
     // Fajar, in Angkatan II.
     let fajar = learner(&app, &w, "fajar", &w.disdik, &w.cohort2).await;
@@ -398,27 +186,19 @@ async fn learning_report_and_item_analysis_match_hand_computed_values() {
     // course, pairs, counts and means, score pairs.
     assert_eq!(statements, 4, "{:#?}", seen.lock().unwrap());
     let t = &r["learningReport"]["tests"][0];
-    assert_eq!(t["paired"], 6);
-    approx(&t["preMean"], 325.0 / 6.0);
-    approx(&t["postMean"], 75.0);
-    approx(&t["classGain"], 5.0 / 11.0);
+    pair(t, 6, 325.0 / 6.0, 75.0, 5.0 / 11.0);
     assert_eq!(t["classGainCategory"], "MEDIUM");
-    assert_eq!(t["gains"]["high"], 2);
-    assert_eq!(t["gains"]["medium"], 2);
-    assert_eq!(t["gains"]["low"], 1);
-    assert_eq!(t["gains"]["leftOut"], 1);
-    assert_eq!(t["postTestTaken"], 6);
-    assert_eq!(t["postTestPassed"], 4);
-    approx(&t["passRate"], 4.0 / 6.0);
+    gains(t, [2, 2, 1, 1]);
+    passes(t, 6, 4, 4.0 / 6.0);
     // Angkatan II alone: fajar, 25 -> 100, g = 1.
-    let r = app
-        .ok(
-            Some(&w.admin),
-            LEARNING,
-            json!({"c": w.course, "h": w.cohort2}),
-        )
-        .await;
-    let t = &r["learningReport"]["tests"][0];
+    let r = report(
+        &app,
+        &w.admin,
+        LEARNING,
+        json!({"c": w.course, "h": w.cohort2}),
+    )
+    .await;
+    let t = &r["tests"][0];
     assert_eq!(t["paired"], 1);
     approx(&t["classGain"], 1.0);
     assert_eq!(t["classGainCategory"], "HIGH");
@@ -435,14 +215,8 @@ async fn learning_report_and_item_analysis_match_hand_computed_values() {
     let r = &r["learningReport"];
     assert_eq!(r["unitId"], w.dinkes.as_str());
     let t = &r["tests"][0];
-    assert_eq!(t["paired"], 3);
-    approx(&t["preMean"], 75.0);
-    approx(&t["postMean"], 275.0 / 3.0);
-    approx(&t["classGain"], 2.0 / 3.0);
-    assert_eq!(t["gains"]["high"], 1);
-    assert_eq!(t["gains"]["medium"], 1);
-    assert_eq!(t["gains"]["low"], 0);
-    assert_eq!(t["gains"]["leftOut"], 1);
+    pair(t, 3, 75.0, 275.0 / 3.0, 2.0 / 3.0);
+    gains(t, [1, 1, 0, 1]);
     assert_eq!(t["postTestTaken"], 3);
     approx(&t["passRate"], 1.0);
 
@@ -485,13 +259,7 @@ async fn learning_report_and_item_analysis_match_hand_computed_values() {
     approx(&a["meanTotal"], 13.0 / 6.0);
     let q: Vec<&Value> = w.questions.iter().map(|id| item(a, id)).collect();
     // In the quiz's order.
-    let order: Vec<String> = a["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| s(&i["questionId"]))
-        .collect();
-    assert_eq!(order, w.questions);
+    assert_eq!(column(&a["items"], &["questionId"]), w.questions);
     assert_eq!(q[0]["prompt"], "Pernyataan 1");
     assert_eq!(q[0]["version"], 1);
     assert_eq!(q[0]["kind"], "TRUE_FALSE");
@@ -528,7 +296,7 @@ async fn learning_report_and_item_analysis_match_hand_computed_values() {
     // = 0.5.
     // KR-20: totals mean 3, variance (1+1+0+4+1+1)/6 = 4/3; sum p q = 2 * 5/36 + 2 * 2/9 =
     //   13/18; KR-20 = 4/3 * (1 - (13/18) / (4/3)) = 4/3 * 11/24 = 11/18
-    let a = app.ok(Some(&w.admin), ITEMS, json!({"q": w.post})).await["itemAnalysis"].clone();
+    let a = report(&app, &w.admin, ITEMS, json!({"q": w.post})).await;
     assert_eq!(a["attempts"], 6);
     approx(&a["reliability"], 11.0 / 18.0);
     for (i, (p, d)) in [
@@ -549,27 +317,27 @@ async fn learning_report_and_item_analysis_match_hand_computed_values() {
     // Who may not see them.
     for token in [&ani, &w.other_trainer] {
         let r = app.gql(Some(token), LEARNING, json!({"c": w.course})).await;
-        assert_eq!(error_code(&r).as_deref(), Some("FORBIDDEN"), "{r}");
+        code_of(&r, "FORBIDDEN");
         let r = app.gql(Some(token), ITEMS, json!({"q": w.pre})).await;
-        assert_eq!(error_code(&r).as_deref(), Some("FORBIDDEN"), "{r}");
+        code_of(&r, "FORBIDDEN");
     }
     // A unit admin sees no item analysis (it is about the questions).
     let r = app
         .gql(Some(&w.unit_admin), ITEMS, json!({"q": w.pre}))
         .await;
-    assert_eq!(error_code(&r).as_deref(), Some("FORBIDDEN"), "{r}");
+    code_of(&r, "FORBIDDEN");
     // Signed out.
     let r = app.gql(None, LEARNING, json!({"c": w.course})).await;
-    assert_eq!(error_code(&r).as_deref(), Some("UNAUTHENTICATED"), "{r}");
+    code_of(&r, "UNAUTHENTICATED");
     // The other trainer's own course has no pre/post pair: an empty report.
-    let r = app
-        .ok(
-            Some(&w.other_trainer),
-            LEARNING,
-            json!({"c": w.other_course}),
-        )
-        .await;
-    assert_eq!(r["learningReport"]["tests"], json!([]));
+    let r = report(
+        &app,
+        &w.other_trainer,
+        LEARNING,
+        json!({"c": w.other_course}),
+    )
+    .await;
+    assert_eq!(r["tests"], json!([]));
 }
 
 #[tokio::test]
@@ -580,35 +348,33 @@ async fn bad_ids_and_unknown_things_have_clear_codes() {
     let unknown = Uuid::new_v4().to_string();
 
     let r = app.gql(Some(&admin), LEARNING, json!({"c": "nope"})).await;
-    assert_eq!(error_code(&r).as_deref(), Some("BAD_USER_INPUT"), "{r}");
+    code_of(&r, "BAD_USER_INPUT");
     assert_eq!(r["errors"][0]["extensions"]["field"], "courseId", "{r}");
     let r = app
         .gql(Some(&admin), LEARNING, json!({"c": w.course, "h": "x"}))
         .await;
-    assert_eq!(error_code(&r).as_deref(), Some("BAD_USER_INPUT"), "{r}");
+    code_of(&r, "BAD_USER_INPUT");
     let r = app.gql(Some(&admin), ITEMS, json!({"q": "12"})).await;
-    assert_eq!(error_code(&r).as_deref(), Some("BAD_USER_INPUT"), "{r}");
+    code_of(&r, "BAD_USER_INPUT");
 
     let r = app.gql(Some(&admin), LEARNING, json!({"c": unknown})).await;
-    assert_eq!(error_code(&r).as_deref(), Some("NOT_FOUND"), "{r}");
+    code_of(&r, "NOT_FOUND");
     let r = app.gql(Some(&admin), ITEMS, json!({"q": unknown})).await;
-    assert_eq!(error_code(&r).as_deref(), Some("NOT_FOUND"), "{r}");
+    code_of(&r, "NOT_FOUND");
     // A cohort that is not the course's.
     let r = app
         .gql(Some(&admin), LEARNING, json!({"c": w.course, "h": unknown}))
         .await;
-    assert_eq!(error_code(&r).as_deref(), Some("NOT_FOUND"), "{r}");
+    code_of(&r, "NOT_FOUND");
     // A course's id is not a quiz's.
     let r = app
         .gql(Some(&w.trainer), ITEMS, json!({"q": w.course}))
         .await;
-    assert_eq!(error_code(&r).as_deref(), Some("NOT_FOUND"), "{r}");
+    code_of(&r, "NOT_FOUND");
     // A unit admin whose subtree has no results yet: the pair, with nothing counted.
-    let r = app
-        .ok(Some(&w.unit_admin), LEARNING, json!({"c": w.course}))
-        .await;
-    assert_eq!(r["learningReport"]["unitId"], w.dinkes.as_str());
-    assert_eq!(r["learningReport"]["tests"][0]["paired"], 0);
+    let r = report(&app, &w.unit_admin, LEARNING, json!({"c": w.course})).await;
+    assert_eq!(r["unitId"], w.dinkes.as_str());
+    assert_eq!(r["tests"][0]["paired"], 0);
 }
 
 /// Editing a question after it was given makes a new version, and each version is its own
@@ -631,7 +397,7 @@ async fn each_question_version_is_its_own_item() {
     let citra = learner(&app, &w, "citra", &w.dinkes, &w.cohort1).await;
     take(&app, &citra, &w.pre, "1000", 40.0).await;
 
-    let a = app.ok(Some(&w.trainer), ITEMS, json!({"q": w.pre})).await["itemAnalysis"].clone();
+    let a = report(&app, &w.trainer, ITEMS, json!({"q": w.pre})).await;
     assert_eq!(a["attempts"], 3);
     // Q1 v1, Q1 v2, Q2, Q3, Q4.
     assert_eq!(a["itemCount"], 5);

@@ -11,6 +11,7 @@ mod courses;
 mod enrollment;
 mod evaluation;
 mod evaluation_reports;
+mod fixtures;
 mod http;
 mod job_queue;
 mod jobs;

@@ -5,30 +5,20 @@
 //! admins (their subtree only), for trainers (per-trainer figures only from 5 responses), and
 //! who may not see them. The number of SQL statements must not grow with the learners.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use chrono::{DateTime, Duration, SubsecRound, Utc};
-use lms_tests::{Options, PASSWORD, TestApp, error_code};
+use lms_tests::{PASSWORD, TestApp};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::evaluation::{answers, form, s, submit};
+use crate::fixtures::reports::{
+    Enrolled, WITHDRAW, add_owner, answer_survey, approx_or_null, approx_within, counted_app_with,
+    create_cohort, create_course, create_lesson, create_module, enrolled, find, measured,
+    open_lessons, publish, refused, report, trainer,
+};
 
-const CREATE: &str = "mutation($i: CreateCourseInput!) { createCourse(input: $i) { id } }";
-const CREATE_MODULE: &str =
-    "mutation($c: ID!, $i: CreateModuleInput!) { createModule(courseId: $c, input: $i) { id } }";
-const CREATE_LESSON: &str =
-    "mutation($m: ID!, $i: CreateLessonInput!) { createLesson(moduleId: $m, input: $i) { id } }";
-const ADD_OWNER: &str =
-    "mutation($c: ID!, $p: ID!) { addCourseOwner(courseId: $c, personId: $p) { id } }";
-const SUBMIT_COURSE: &str = "mutation($id: ID!) { submitCourseForReview(id: $id) { state } }";
-const APPROVE: &str = "mutation($id: ID!) { approveCourse(id: $id) { state } }";
-const CREATE_COHORT: &str =
-    "mutation($c: ID!, $i: CreateCohortInput!) { createCohort(courseId: $c, input: $i) { id } }";
-const ENROLL: &str = "mutation($c: ID!) { enroll(cohortId: $c) { id state } }";
-const WITHDRAW: &str = "mutation($e: ID!) { withdraw(enrollmentId: $e) { state } }";
 const EXPIRE: &str = "mutation($e: ID!) { expireEnrollment(enrollmentId: $e) { state } }";
-const SYNC: &str = "mutation($e: [ProgressEventInput!]!) { syncProgress(events: $e) { accepted rejected enrollments { completed } } }";
 const SET_SUPERVISOR: &str =
     "mutation($p: ID!, $s: ID) { setSupervisor(personId: $p, supervisorId: $s) { personId } }";
 const SWEEP: &str = "mutation { runEvaluationSweep { followUpsRequested } }";
@@ -39,39 +29,19 @@ const COMPLETION: &str = "query($c: ID!, $h: ID) { completionReport(courseId: $c
 const REACTION: &str = "query($c: ID!, $h: ID) { reactionReport(courseId: $c, cohortId: $h) { courseId cohortId unitId completed responses responseRate minimumResponses overall { ...L } dimensions { dimension summary { ...L } } trainers { trainer { id name } responses overall { ...L } dimensions { dimension summary { ...L } } } } } fragment L on LikertSummary { answers mean distribution }";
 const FOLLOW_UP: &str = "query($c: ID!, $h: ID) { followUpReport(courseId: $c, cohortId: $h) { courseId cohortId unitId learner { ...S } supervisor { ...S } } } fragment S on FollowUpReportSide { requests { sent answered open closed responseRate } responses minimumResponses questions { question { position text } kind dimension answers likert { answers mean distribution } texts } }";
 
+/// How far a figure may be from the value worked out by hand. Days to complete are fractional
+/// days computed by the database (on SQLite a difference of `julianday()`s), not exact to the
+/// 1e-9 of the other report tests.
+const TOLERANCE: f64 = 1e-6;
+
 #[track_caller]
 fn approx(v: &Value, want: f64) {
-    let got = v
-        .as_f64()
-        .unwrap_or_else(|| panic!("a number near {want}, got {v}"));
-    assert!((got - want).abs() < 1e-6, "expected {want}, got {got}");
-}
-
-#[track_caller]
-fn approx_or_null(v: &Value, want: Option<f64>) {
-    match want {
-        Some(w) => approx(v, w),
-        None => assert_eq!(v, &Value::Null),
-    }
-}
-
-/// The SQL statements run since the last clear.
-type Seen = Arc<Mutex<Vec<String>>>;
-
-async fn measured(app: &TestApp, seen: &Seen, token: &str, q: &str, vars: Value) -> (Value, usize) {
-    seen.lock().unwrap().clear();
-    let data = app.ok(Some(token), q, vars).await;
-    let n = seen.lock().unwrap().len();
-    (data, n)
+    approx_within(v, want, TOLERANCE);
 }
 
 /// A fresh token (tokens expire 15 minutes after sign-in, by the app's clock).
 async fn tok(app: &TestApp, email: &str) -> String {
     app.sign_in(email, PASSWORD).await.0
-}
-
-fn email(name: &str) -> String {
-    format!("{name}@tangerangselatankota.go.id")
 }
 
 /// `enrolled started completed overdue withdrawn expired`, the completion rate and the
@@ -88,8 +58,8 @@ fn figures(v: &Value, counts: [i64; 6], rate: Option<f64>, median: Option<f64>) 
     ]
     .map(|k| v[k].as_i64().unwrap_or_else(|| panic!("{k} in {v}")));
     assert_eq!(got, counts, "{v}");
-    approx_or_null(&v["completionRate"], rate);
-    approx_or_null(&v["medianDaysToComplete"], median);
+    approx_or_null(&v["completionRate"], rate, TOLERANCE);
+    approx_or_null(&v["medianDaysToComplete"], median, TOLERANCE);
 }
 
 /// The `byUnit` rows as (unit id, figures).
@@ -110,41 +80,61 @@ fn likert(v: &Value, answers: i64, mean: f64, distribution: [i64; 5]) {
     assert_eq!(v["distribution"], json!(distribution), "{v}");
 }
 
-fn dimension<'a>(list: &'a Value, name: &str) -> &'a Value {
-    list.as_array()
-        .unwrap()
-        .iter()
-        .find(|d| d["dimension"] == name)
-        .unwrap_or_else(|| panic!("no {name} in {list}"))
+/// The Likert summary of dimension `name` in a list of dimensions.
+#[track_caller]
+fn dimension_likert(list: &Value, name: &str, answers: i64, mean: f64, distribution: [i64; 5]) {
+    let summary = &find(list, &["dimension"], name)["summary"];
+    likert(summary, answers, mean, distribution);
 }
 
+/// A reaction report's completed enrollments, responses and response rate.
+#[track_caller]
+fn responded(r: &Value, completed: i64, responses: i64, rate: f64) {
+    assert_eq!(r["completed"], completed, "{r}");
+    assert_eq!(r["responses"], responses, "{r}");
+    approx(&r["responseRate"], rate);
+}
+
+/// Below the minimum of responses: each trainer's n, and no figures about them.
+#[track_caller]
+fn trainers_hidden(r: &Value, responses: i64) {
+    for t in r["trainers"].as_array().unwrap() {
+        assert_eq!(t["responses"], responses, "{t}");
+        assert_eq!(t["overall"], Value::Null, "{t}");
+        assert_eq!(t["dimensions"], Value::Null, "{t}");
+    }
+}
+
+/// The question at `position` of a follow-up side.
+#[track_caller]
 fn question(side: &Value, position: i64) -> &Value {
-    side["questions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|q| q["question"]["position"] == position)
-        .unwrap_or_else(|| panic!("no question {position} in {side}"))
+    find(&side["questions"], &["question", "position"], position)
 }
 
-/// A learner of the scenario.
-struct Learner {
-    email: String,
-    id: String,
-    enrollment: String,
+/// The Likert summary of the question at `position` of a follow-up side.
+#[track_caller]
+fn question_likert(side: &Value, position: i64, answers: i64, mean: f64, distribution: [i64; 5]) {
+    likert(
+        &question(side, position)["likert"],
+        answers,
+        mean,
+        distribution,
+    );
 }
 
-/// Opens the given lessons at `at`; returns whether the enrollment completed.
-async fn open_lessons(app: &TestApp, l: &Learner, lessons: &[&str], at: DateTime<Utc>) -> bool {
-    let events: Vec<Value> = lessons
-        .iter()
-        .map(|lesson| json!({"clientEventId": Uuid::new_v4().to_string(), "lessonId": lesson, "kind": "OPENED", "occurredAt": at.to_rfc3339()}))
-        .collect();
-    let d = app
-        .ok(Some(&tok(app, &l.email).await), SYNC, json!({"e": events}))
-        .await;
-    assert_eq!(d["syncProgress"]["accepted"], lessons.len(), "{d}");
-    d["syncProgress"]["enrollments"][0]["completed"] == true
+/// A follow-up side's requests: `[sent, answered, open, closed]` and the response rate.
+#[track_caller]
+fn requests(side: &Value, [sent, answered, open, closed]: [i64; 4], rate: f64) {
+    assert_eq!(
+        side["requests"],
+        json!({"sent": sent, "answered": answered, "open": open, "closed": closed, "responseRate": rate})
+    );
+}
+
+/// Opens the given lessons at `at` with a fresh token; returns whether the enrollment
+/// completed.
+async fn opened(app: &TestApp, l: &Enrolled, lessons: &[&str], at: DateTime<Utc>) -> bool {
+    open_lessons(app, &tok(app, &l.email).await, lessons, at).await
 }
 
 /// The course-wide reaction answers of the respondents, by dimension, and about trainers A
@@ -181,16 +171,8 @@ struct Reaction {
 async fn course_reports_match_hand_computed_values() {
     let t0 = Utc::now().trunc_subsecs(0) - Duration::days(400);
     let clock = kernel::ManualClock::new(t0);
-    let seen: Seen = Arc::default();
-    let observer = seen.clone();
-    let app = TestApp::spawn_with(Options {
-        overrides: gateway::Overrides {
-            clock: Some(Arc::new(clock.clone())),
-            statement_observer: Some(Arc::new(move |info: &sea_orm::metric::Info<'_>| {
-                observer.lock().unwrap().push(info.statement.sql.clone());
-            })),
-            ..Default::default()
-        },
+    let (app, seen) = counted_app_with(gateway::Overrides {
+        clock: Some(Arc::new(clock.clone())),
         ..Default::default()
     })
     .await;
@@ -207,67 +189,27 @@ async fn course_reports_match_hand_computed_values() {
         .await;
     app.person(&admin, ua_pkm, &["UNIT_ADMIN"], Some(&pkm))
         .await;
-    let (trainer_a_id, trainer_a) = app
-        .signed_in(&admin, "pelatih-a@bkpsdm.go.id", &["TRAINER"], None)
-        .await;
-    let (trainer_b_id, _) = app
-        .signed_in(&admin, "pelatih-b@bkpsdm.go.id", &["TRAINER"], None)
-        .await;
-    let (_, other_trainer) = app
-        .signed_in(&admin, "pelatih-lain@bkpsdm.go.id", &["TRAINER"], None)
-        .await;
-    let other_course = s(&app
-        .ok(
-            Some(&other_trainer),
-            CREATE,
-            json!({"i": {"code": "LAIN-1", "title": "Pelatihan lain", "competencyType": "TECHNICAL", "jpCredit": 2}}),
-        )
-        .await["createCourse"]["id"]);
-    let course = s(&app
-        .ok(
-            Some(&trainer_a),
-            CREATE,
-            json!({"i": {"code": "MR-1", "title": "Manajemen Risiko", "competencyType": "TECHNICAL", "jpCredit": 4}}),
-        )
-        .await["createCourse"]["id"]);
-    app.ok(
-        Some(&trainer_a),
-        ADD_OWNER,
-        json!({"c": course, "p": trainer_b_id}),
-    )
-    .await;
-    let module = s(&app
-        .ok(
-            Some(&trainer_a),
-            CREATE_MODULE,
-            json!({"c": course, "i": {"title": "Modul 1"}}),
-        )
-        .await["createModule"]["id"]);
+    let (trainer_a_id, trainer_a) = trainer(&app, &admin, "pelatih-a@bkpsdm.go.id").await;
+    let (trainer_b_id, _) = trainer(&app, &admin, "pelatih-b@bkpsdm.go.id").await;
+    let (_, other_trainer) = trainer(&app, &admin, "pelatih-lain@bkpsdm.go.id").await;
+    let other_course = create_course(&app, &other_trainer, "LAIN-1", "Pelatihan lain", 2).await;
+    let course = create_course(&app, &trainer_a, "MR-1", "Manajemen Risiko", 4).await;
+    add_owner(&app, &trainer_a, &course, &trainer_b_id).await;
+    let module = create_module(&app, &trainer_a, &course).await;
     let mut lessons = Vec::new();
     for title in ["Konsep risiko", "Register risiko"] {
-        lessons.push(s(&app
-            .ok(
-                Some(&trainer_a),
-                CREATE_LESSON,
-                json!({"m": module, "i": {"title": title, "kind": "TEXT", "required": true, "body": "# Isi"}}),
-            )
-            .await["createLesson"]["id"]));
+        let input = json!({"title": title, "kind": "TEXT", "required": true, "body": "# Isi"});
+        lessons.push(create_lesson(&app, &trainer_a, &module, input).await);
     }
     let both = [lessons[0].as_str(), lessons[1].as_str()];
-    app.ok(Some(&trainer_a), SUBMIT_COURSE, json!({"id": course}))
-        .await;
-    app.ok(Some(&admin), APPROVE, json!({"id": course})).await;
+    publish(&app, &trainer_a, &admin, &course).await;
     let mut cohorts = Vec::new();
     for (name, due) in [("Angkatan I", day(20)), ("Angkatan II", day(60))] {
-        cohorts.push(s(&app
-            .ok(
-                Some(&admin),
-                CREATE_COHORT,
-                json!({"c": course, "i": {"name": name, "dueAt": due.to_rfc3339()}}),
-            )
-            .await["createCohort"]["id"]));
+        let input = json!({"name": name, "dueAt": due.to_rfc3339()});
+        cohorts.push(create_cohort(&app, &admin, &course, input).await);
     }
     let (cohort1, cohort2) = (cohorts[0].clone(), cohorts[1].clone());
+    let of_cohort = |h: &str| json!({"c": course, "h": h});
 
     let mut people = std::collections::HashMap::new();
     for (name, unit) in [
@@ -335,12 +277,9 @@ async fn course_reports_match_hand_computed_values() {
         ("eka", 22),
         ("fajar", 17),
     ] {
-        assert!(
-            open_lessons(&app, p(name), &both, day(done)).await,
-            "{name}"
-        );
+        assert!(opened(&app, p(name), &both, day(done)).await, "{name}");
     }
-    assert!(!open_lessons(&app, p("gita"), &both[..1], day(3)).await);
+    assert!(!opened(&app, p("gita"), &both[..1], day(3)).await);
 
     // Completion, every cohort, as the course's trainer (at T0+30d):
     //   enrolled (active + completed) = 6 completed + gita + hadi = 8
@@ -383,31 +322,13 @@ async fn course_reports_match_hand_computed_values() {
     // Angkatan I: ani 2, budi 4, citra 9, dedi 5 (C), gita (A, overdue), indah (W)
     //   enrolled 5, started 5, completed 4, overdue 1, withdrawn 1; rate 0.8;
     //   days [2, 4, 5, 9] -> median (4 + 5) / 2 = 4.5
-    let r = app
-        .ok(
-            Some(&trainer_a),
-            COMPLETION,
-            json!({"c": course, "h": cohort1}),
-        )
-        .await;
-    let r = &r["completionReport"];
+    let r = report(&app, &trainer_a, COMPLETION, of_cohort(&cohort1)).await;
     assert_eq!(r["cohortId"], cohort1.as_str());
     figures(&r["total"], [5, 5, 4, 1, 1, 0], Some(0.8), Some(4.5));
     // Angkatan II: eka 12, fajar 7 (C), hadi (A, not started, not yet due), joko (E)
     //   enrolled 3, started 2, completed 2, expired 1; rate 2/3; median (7 + 12) / 2 = 9.5
-    let r = app
-        .ok(
-            Some(&trainer_a),
-            COMPLETION,
-            json!({"c": course, "h": cohort2}),
-        )
-        .await;
-    figures(
-        &r["completionReport"]["total"],
-        [3, 2, 2, 0, 0, 1],
-        Some(2.0 / 3.0),
-        Some(9.5),
-    );
+    let r = report(&app, &trainer_a, COMPLETION, of_cohort(&cohort2)).await;
+    figures(&r["total"], [3, 2, 2, 0, 0, 1], Some(2.0 / 3.0), Some(9.5));
 
     // The DINKES unit admin, asking for the whole course, gets DINKES and its puskesmas only:
     //   ani 2, fajar 7, gita (A, overdue), budi 4, citra 9, indah (W)
@@ -427,37 +348,19 @@ async fn course_reports_match_hand_computed_values() {
     assert_eq!(rows[1].0, json!(pkm));
     figures(&rows[1].1, [2, 2, 2, 0, 1, 0], Some(1.0), Some(6.5));
     // ... and of Angkatan I: ani 2, budi 4, citra 9 (an odd count: median 4), gita, indah.
-    let r = app
-        .ok(Some(&ua), COMPLETION, json!({"c": course, "h": cohort1}))
-        .await;
-    figures(
-        &r["completionReport"]["total"],
-        [4, 4, 3, 1, 1, 0],
-        Some(0.75),
-        Some(4.0),
-    );
+    let r = report(&app, &ua, COMPLETION, of_cohort(&cohort1)).await;
+    figures(&r["total"], [4, 4, 3, 1, 1, 0], Some(0.75), Some(4.0));
     // The puskesmas's own unit admin: budi 4, citra 9, indah (W) -> median 6.5.
-    let r = app
-        .ok(
-            Some(&tok(&app, ua_pkm).await),
-            COMPLETION,
-            json!({"c": course}),
-        )
-        .await;
-    let r = &r["completionReport"];
+    let ua = tok(&app, ua_pkm).await;
+    let r = report(&app, &ua, COMPLETION, json!({"c": course})).await;
     assert_eq!(r["unitId"], pkm.as_str());
     figures(&r["total"], [2, 2, 2, 0, 1, 0], Some(1.0), Some(6.5));
-    assert_eq!(units(r).len(), 1);
+    assert_eq!(units(&r).len(), 1);
     // The other course: nothing enrolled, nothing to take a median of.
-    let r = app
-        .ok(
-            Some(&other_trainer_now(&app).await),
-            COMPLETION,
-            json!({"c": other_course}),
-        )
-        .await;
-    figures(&r["completionReport"]["total"], [0; 6], None, None);
-    assert_eq!(r["completionReport"]["byUnit"], json!([]));
+    let other = tok(&app, "pelatih-lain@bkpsdm.go.id").await;
+    let r = report(&app, &other, COMPLETION, json!({"c": other_course})).await;
+    figures(&r["total"], [0; 6], None, None);
+    assert_eq!(r["byUnit"], json!([]));
 
     // --- The reaction survey, answered by ani, budi, citra, dedi and fajar (not eka). -----
     let reactions = [
@@ -519,21 +422,24 @@ async fn course_reports_match_hand_computed_values() {
     ];
     for (name, a) in &reactions {
         let token = tok(&app, &p(name).email).await;
-        let f = form(&app, &token, &p(name).enrollment, "REACTION").await;
-        let all = answers(
-            &f,
-            |item| match (item["dimension"].as_str(), item["trainer"]["id"].as_str()) {
+        let likert =
+            |item: &Value| match (item["dimension"].as_str(), item["trainer"]["id"].as_str()) {
                 (_, Some(t)) if t == trainer_a_id => a.about_a,
                 (_, Some(_)) => a.about_b,
                 (Some("MATERIAL"), None) => a.material,
                 (Some("TRAINER"), None) => a.trainer,
                 (Some("ORGANISATION"), None) => a.organisation,
                 _ => a.usefulness,
-            },
+            };
+        answer_survey(
+            &app,
+            &token,
+            &p(name).enrollment,
+            "REACTION",
+            likert,
             |_| None,
-        );
-        let body = submit(&app, &token, &p(name).enrollment, "REACTION", &all).await;
-        assert!(body.get("errors").is_none(), "{body}");
+        )
+        .await;
     }
 
     // Reaction, every cohort, as a trainer. n = 5 of 6 completed: rate 5/6.
@@ -550,43 +456,22 @@ async fn course_reports_match_hand_computed_values() {
     // trainer, owners, their people, comments (5 responses: visible).
     assert_eq!(statements, 10, "{:#?}", seen.lock().unwrap());
     let r = &r["reactionReport"];
-    assert_eq!(r["completed"], 6);
-    assert_eq!(r["responses"], 5);
-    approx(&r["responseRate"], 5.0 / 6.0);
+    responded(r, 6, 5, 5.0 / 6.0);
     assert_eq!(r["minimumResponses"], 5);
     let dims = &r["dimensions"];
-    likert(
-        &dimension(dims, "MATERIAL")["summary"],
-        15,
-        3.6,
-        [0, 3, 3, 6, 3],
-    );
-    likert(
-        &dimension(dims, "TRAINER")["summary"],
-        5,
-        4.2,
-        [0, 0, 1, 2, 2],
-    );
-    likert(
-        &dimension(dims, "ORGANISATION")["summary"],
-        15,
-        4.0,
-        [0, 0, 3, 9, 3],
-    );
-    likert(
-        &dimension(dims, "USEFULNESS")["summary"],
-        15,
-        4.2,
-        [0, 3, 0, 3, 9],
-    );
+    dimension_likert(dims, "MATERIAL", 15, 3.6, [0, 3, 3, 6, 3]);
+    dimension_likert(dims, "TRAINER", 5, 4.2, [0, 0, 1, 2, 2]);
+    dimension_likert(dims, "ORGANISATION", 15, 4.0, [0, 0, 3, 9, 3]);
+    dimension_likert(dims, "USEFULNESS", 15, 4.2, [0, 3, 0, 3, 9]);
     likert(&r["overall"], 50, 3.96, [0, 6, 7, 20, 17]);
     let trainers = r["trainers"].as_array().unwrap();
     assert_eq!(trainers.len(), 2);
     assert_eq!(trainers[0]["trainer"]["id"], trainer_a_id.as_str());
     assert_eq!(trainers[0]["responses"], 5);
     likert(&trainers[0]["overall"], 15, 4.2, [0, 0, 3, 6, 6]);
-    likert(
-        &dimension(&trainers[0]["dimensions"], "TRAINER")["summary"],
+    dimension_likert(
+        &trainers[0]["dimensions"],
+        "TRAINER",
         15,
         4.2,
         [0, 0, 3, 6, 6],
@@ -597,69 +482,26 @@ async fn course_reports_match_hand_computed_values() {
     // Angkatan I: ani, budi, citra, dedi: 4 responses of 4 completed, rate 1.
     //   MATERIAL 5,4,4,3 -> [0,0,3,6,3], mean 16/4 = 4.0
     //   n = 4 < 5: nothing per trainer, only their n.
-    let r = app
-        .ok(
-            Some(&trainer_a),
-            REACTION,
-            json!({"c": course, "h": cohort1}),
-        )
-        .await;
-    let r = &r["reactionReport"];
+    let r = report(&app, &trainer_a, REACTION, of_cohort(&cohort1)).await;
     assert_eq!(r["cohortId"], cohort1.as_str());
-    assert_eq!(r["completed"], 4);
-    assert_eq!(r["responses"], 4);
-    approx(&r["responseRate"], 1.0);
-    likert(
-        &dimension(&r["dimensions"], "MATERIAL")["summary"],
-        12,
-        4.0,
-        [0, 0, 3, 6, 3],
-    );
-    for t in r["trainers"].as_array().unwrap() {
-        assert_eq!(t["responses"], 4, "{t}");
-        assert_eq!(t["overall"], Value::Null, "{t}");
-        assert_eq!(t["dimensions"], Value::Null, "{t}");
-    }
+    responded(&r, 4, 4, 1.0);
+    dimension_likert(&r["dimensions"], "MATERIAL", 12, 4.0, [0, 0, 3, 6, 3]);
+    trainers_hidden(&r, 4);
     // Angkatan II: eka and fajar completed, fajar answered: rate 1/2; MATERIAL fajar's 2.
-    let r = app
-        .ok(
-            Some(&admin_now(&app).await),
-            REACTION,
-            json!({"c": course, "h": cohort2}),
-        )
-        .await;
-    let r = &r["reactionReport"];
-    assert_eq!(r["completed"], 2);
-    assert_eq!(r["responses"], 1);
-    approx(&r["responseRate"], 0.5);
-    likert(
-        &dimension(&r["dimensions"], "MATERIAL")["summary"],
-        3,
-        2.0,
-        [0, 3, 0, 0, 0],
-    );
+    let r = report(&app, &app.admin().await, REACTION, of_cohort(&cohort2)).await;
+    responded(&r, 2, 1, 0.5);
+    dimension_likert(&r["dimensions"], "MATERIAL", 3, 2.0, [0, 3, 0, 0, 0]);
     assert_eq!(r["trainers"][0]["overall"], Value::Null);
 
     // The DINKES unit admin: answers about ani, budi, citra and fajar (4 of their 4
     // completed); MATERIAL 5,4,4,2 -> [0,3,0,6,3], mean 15/4 = 3.75; n = 4: no trainer figures,
     // although the course has 5 responses.
     let ua = tok(&app, ua_dinkes).await;
-    let r = app.ok(Some(&ua), REACTION, json!({"c": course})).await;
-    let r = &r["reactionReport"];
+    let r = report(&app, &ua, REACTION, json!({"c": course})).await;
     assert_eq!(r["unitId"], dinkes.as_str());
-    assert_eq!(r["completed"], 4);
-    assert_eq!(r["responses"], 4);
-    approx(&r["responseRate"], 1.0);
-    likert(
-        &dimension(&r["dimensions"], "MATERIAL")["summary"],
-        12,
-        3.75,
-        [0, 3, 0, 6, 3],
-    );
-    for t in r["trainers"].as_array().unwrap() {
-        assert_eq!(t["responses"], 4, "{t}");
-        assert_eq!(t["dimensions"], Value::Null, "{t}");
-    }
+    responded(&r, 4, 4, 1.0);
+    dimension_likert(&r["dimensions"], "MATERIAL", 12, 3.75, [0, 3, 0, 6, 3]);
+    trainers_hidden(&r, 4);
 
     // --- T0+115d: the follow-ups are due (90 days after each completion) and asked. -------
     clock.set(day(115));
@@ -675,7 +517,7 @@ async fn course_reports_match_hand_computed_values() {
         .iter()
         .map(|e| &e["node"])
         .find(|n| {
-            n["audience"] == "LEARNER" && n["learnerName"] == format!("Person {}", email("fajar"))
+            n["audience"] == "LEARNER" && n["learnerName"] == format!("Person {}", p("fajar").email)
         })
         .unwrap()["id"]
         .clone();
@@ -697,18 +539,21 @@ async fn course_reports_match_hand_computed_values() {
         ("eka", 2, "Simulasi kebakaran sekolah", None),
     ] {
         let token = tok(&app, &p(name).email).await;
-        let f = form(&app, &token, &p(name).enrollment, "FOLLOW_UP_LEARNER").await;
-        let all = answers(
-            &f,
-            |item| if item["position"] == 1 { used } else { 4 },
-            |item| match item["position"].as_i64() {
-                Some(2) => Some(example.to_owned()),
-                Some(6) => obstacle.map(str::to_owned),
-                _ => None,
-            },
-        );
-        let body = submit(&app, &token, &p(name).enrollment, "FOLLOW_UP_LEARNER", &all).await;
-        assert!(body.get("errors").is_none(), "{name}: {body}");
+        let likert = |item: &Value| if item["position"] == 1 { used } else { 4 };
+        let text = |item: &Value| match item["position"].as_i64() {
+            Some(2) => Some(example.to_owned()),
+            Some(6) => obstacle.map(str::to_owned),
+            _ => None,
+        };
+        answer_survey(
+            &app,
+            &token,
+            &p(name).enrollment,
+            "FOLLOW_UP_LEARNER",
+            likert,
+            text,
+        )
+        .await;
     }
     // Supervisors: kepala about ani (5) and budi (4), kadis about dedi (2) only; every other
     // Likert item 3.
@@ -718,21 +563,18 @@ async fn course_reports_match_hand_computed_values() {
         ("kadis@disdik.go.id", "dedi", 2),
     ] {
         let token = tok(&app, boss).await;
-        let f = form(&app, &token, &p(name).enrollment, "FOLLOW_UP_SUPERVISOR").await;
-        let all = answers(
-            &f,
-            |item| if item["position"] == 1 { used } else { 3 },
-            |item| (item["position"] == 2).then(|| format!("Contoh dari {name}")),
-        );
-        let body = submit(
+        let likert = |item: &Value| if item["position"] == 1 { used } else { 3 };
+        let text = |item: &Value| (item["position"] == 2).then(|| format!("Contoh dari {name}"));
+        let enrollment = &p(name).enrollment;
+        answer_survey(
             &app,
             &token,
-            &p(name).enrollment,
+            enrollment,
             "FOLLOW_UP_SUPERVISOR",
-            &all,
+            likert,
+            text,
         )
         .await;
-        assert!(body.get("errors").is_none(), "{name}: {body}");
     }
 
     // Follow-up, every cohort, as a trainer.
@@ -751,10 +593,7 @@ async fn course_reports_match_hand_computed_values() {
     let r = &r["followUpReport"];
     assert_eq!(r["courseId"], course.as_str());
     let l = &r["learner"];
-    assert_eq!(
-        l["requests"],
-        json!({"sent": 6, "answered": 5, "open": 0, "closed": 1, "responseRate": 5.0 / 6.0})
-    );
+    requests(l, [6, 5, 0, 1], 5.0 / 6.0);
     assert_eq!(l["responses"], 5);
     let positions: Vec<i64> = l["questions"]
         .as_array()
@@ -774,7 +613,7 @@ async fn course_reports_match_hand_computed_values() {
     assert_eq!(q1["texts"], Value::Null);
     likert(&q1["likert"], 5, 3.6, [0, 1, 1, 2, 1]);
     for pos in [3, 4, 5] {
-        likert(&question(l, pos)["likert"], 5, 4.0, [0, 0, 0, 5, 0]);
+        question_likert(l, pos, 5, 4.0, [0, 0, 0, 5, 0]);
     }
     let q2 = question(l, 2);
     assert_eq!(q2["kind"], "TEXT");
@@ -798,13 +637,10 @@ async fn course_reports_match_hand_computed_values() {
     assert_eq!(question(l, 7)["answers"], 0);
     assert_eq!(question(l, 7)["texts"], json!([]));
     let sv = &r["supervisor"];
-    assert_eq!(
-        sv["requests"],
-        json!({"sent": 4, "answered": 3, "open": 1, "closed": 0, "responseRate": 0.75})
-    );
+    requests(sv, [4, 3, 1, 0], 0.75);
     assert_eq!(sv["responses"], 3);
-    likert(&question(sv, 1)["likert"], 3, 11.0 / 3.0, [0, 1, 0, 1, 1]);
-    likert(&question(sv, 3)["likert"], 3, 3.0, [0, 0, 3, 0, 0]);
+    question_likert(sv, 1, 3, 11.0 / 3.0, [0, 1, 0, 1, 1]);
+    question_likert(sv, 3, 3, 3.0, [0, 0, 3, 0, 0]);
     assert_eq!(question(sv, 2)["answers"], 3);
     assert_eq!(question(sv, 2)["texts"], Value::Null);
     assert_eq!(question(sv, 5)["answers"], 0);
@@ -813,49 +649,18 @@ async fn course_reports_match_hand_computed_values() {
     // Angkatan I (ani, budi, citra, dedi): learners 4 sent, 4 answered, rate 1;
     //   q1 5,4,4,3 -> [0,0,1,2,1], mean 16/4 = 4; 4 responses: no texts.
     //   supervisors of ani, budi, dedi: 3 sent, 3 answered.
-    let r = app
-        .ok(
-            Some(&trainer_a),
-            FOLLOW_UP,
-            json!({"c": course, "h": cohort1}),
-        )
-        .await;
-    let r = &r["followUpReport"];
+    let r = report(&app, &trainer_a, FOLLOW_UP, of_cohort(&cohort1)).await;
     assert_eq!(r["cohortId"], cohort1.as_str());
-    assert_eq!(
-        r["learner"]["requests"],
-        json!({"sent": 4, "answered": 4, "open": 0, "closed": 0, "responseRate": 1.0})
-    );
-    likert(
-        &question(&r["learner"], 1)["likert"],
-        4,
-        4.0,
-        [0, 0, 1, 2, 1],
-    );
+    requests(&r["learner"], [4, 4, 0, 0], 1.0);
+    question_likert(&r["learner"], 1, 4, 4.0, [0, 0, 1, 2, 1]);
     assert_eq!(question(&r["learner"], 2)["answers"], 4);
     assert_eq!(question(&r["learner"], 2)["texts"], Value::Null);
-    assert_eq!(
-        r["supervisor"]["requests"],
-        json!({"sent": 3, "answered": 3, "open": 0, "closed": 0, "responseRate": 1.0})
-    );
+    requests(&r["supervisor"], [3, 3, 0, 0], 1.0);
     // Angkatan II (eka, fajar): learners 2 sent, 1 answered, 1 closed: rate 1/2; eka's
     // supervisor asked, not answered: rate 0, and no answers to summarise.
-    let r = app
-        .ok(
-            Some(&trainer_a),
-            FOLLOW_UP,
-            json!({"c": course, "h": cohort2}),
-        )
-        .await;
-    let r = &r["followUpReport"];
-    assert_eq!(
-        r["learner"]["requests"],
-        json!({"sent": 2, "answered": 1, "open": 0, "closed": 1, "responseRate": 0.5})
-    );
-    assert_eq!(
-        r["supervisor"]["requests"],
-        json!({"sent": 1, "answered": 0, "open": 1, "closed": 0, "responseRate": 0.0})
-    );
+    let r = report(&app, &trainer_a, FOLLOW_UP, of_cohort(&cohort2)).await;
+    requests(&r["learner"], [2, 1, 0, 1], 0.5);
+    requests(&r["supervisor"], [1, 0, 1, 0], 0.0);
     assert_eq!(r["supervisor"]["responses"], 0);
     assert_eq!(r["supervisor"]["questions"], json!([]));
 
@@ -864,43 +669,19 @@ async fn course_reports_match_hand_computed_values() {
     //   mean 13/3; 3 responses: no texts. Supervisors of ani and budi: 2 sent, 2 answered;
     //   q1 5,4 -> [0,0,0,1,1], mean 4.5.
     let ua = tok(&app, ua_dinkes).await;
-    let r = app.ok(Some(&ua), FOLLOW_UP, json!({"c": course})).await;
-    let r = &r["followUpReport"];
+    let r = report(&app, &ua, FOLLOW_UP, json!({"c": course})).await;
     assert_eq!(r["unitId"], dinkes.as_str());
-    assert_eq!(
-        r["learner"]["requests"],
-        json!({"sent": 4, "answered": 3, "open": 0, "closed": 1, "responseRate": 0.75})
-    );
+    requests(&r["learner"], [4, 3, 0, 1], 0.75);
     assert_eq!(r["learner"]["responses"], 3);
-    likert(
-        &question(&r["learner"], 1)["likert"],
-        3,
-        13.0 / 3.0,
-        [0, 0, 0, 2, 1],
-    );
+    question_likert(&r["learner"], 1, 3, 13.0 / 3.0, [0, 0, 0, 2, 1]);
     assert_eq!(question(&r["learner"], 2)["texts"], Value::Null);
-    assert_eq!(
-        r["supervisor"]["requests"],
-        json!({"sent": 2, "answered": 2, "open": 0, "closed": 0, "responseRate": 1.0})
-    );
-    likert(
-        &question(&r["supervisor"], 1)["likert"],
-        2,
-        4.5,
-        [0, 0, 0, 1, 1],
-    );
+    requests(&r["supervisor"], [2, 2, 0, 0], 1.0);
+    question_likert(&r["supervisor"], 1, 2, 4.5, [0, 0, 0, 1, 1]);
 
     // Overdue is measured when asked: at T0+115d hadi's Angkatan II (due T0+60d) is overdue
     // too: 2.
-    let r = app
-        .ok(Some(&trainer_a), COMPLETION, json!({"c": course}))
-        .await;
-    figures(
-        &r["completionReport"]["total"],
-        [8, 7, 6, 2, 1, 1],
-        Some(0.75),
-        Some(6.0),
-    );
+    let r = report(&app, &trainer_a, COMPLETION, json!({"c": course})).await;
+    figures(&r["total"], [8, 7, 6, 2, 1, 1], Some(0.75), Some(6.0));
 
     // --- Who may not see them. -----------------------------------------------------------
     let ani = tok(&app, &p("ani").email).await;
@@ -908,11 +689,9 @@ async fn course_reports_match_hand_computed_values() {
     let other = tok(&app, "pelatih-lain@bkpsdm.go.id").await;
     for q in [COMPLETION, REACTION, FOLLOW_UP] {
         for token in [&ani, &kepala, &other] {
-            let r = app.gql(Some(token), q, json!({"c": course})).await;
-            assert_eq!(error_code(&r).as_deref(), Some("FORBIDDEN"), "{r}");
+            refused(&app, Some(token), q, json!({"c": course}), "FORBIDDEN").await;
         }
-        let r = app.gql(None, q, json!({"c": course})).await;
-        assert_eq!(error_code(&r).as_deref(), Some("UNAUTHENTICATED"), "{r}");
+        refused(&app, None, q, json!({"c": course}), "UNAUTHENTICATED").await;
         // Unknown cohort, another course's cohort, unknown course, a bad id.
         let unknown = Uuid::now_v7().to_string();
         for vars in [
@@ -920,13 +699,10 @@ async fn course_reports_match_hand_computed_values() {
             json!({"c": other_course, "h": cohort1}),
             json!({"c": unknown}),
         ] {
-            let r = app.gql(Some(&admin_now(&app).await), q, vars).await;
-            assert_eq!(error_code(&r).as_deref(), Some("NOT_FOUND"), "{r}");
+            refused(&app, Some(&app.admin().await), q, vars, "NOT_FOUND").await;
         }
-        let r = app
-            .gql(Some(&trainer_a), q, json!({"c": course, "h": "angkatan-1"}))
-            .await;
-        assert_eq!(error_code(&r).as_deref(), Some("BAD_USER_INPUT"), "{r}");
+        let bad = json!({"c": course, "h": "angkatan-1"});
+        let r = refused(&app, Some(&trainer_a), q, bad, "BAD_USER_INPUT").await;
         assert_eq!(r["errors"][0]["extensions"]["field"], "cohortId", "{r}");
     }
 
@@ -951,18 +727,17 @@ async fn course_reports_match_hand_computed_values() {
     let p = |name: &str| &people[name];
     clock.set(day(117));
     for name in &extra {
-        assert!(open_lessons(&app, p(name), &both, day(116)).await);
+        assert!(opened(&app, p(name), &both, day(116)).await);
         let token = tok(&app, &p(name).email).await;
-        let f = form(&app, &token, &p(name).enrollment, "REACTION").await;
-        let body = submit(
+        answer_survey(
             &app,
             &token,
             &p(name).enrollment,
             "REACTION",
-            &answers(&f, |_| 4, |_| None),
+            |_| 4,
+            |_| None,
         )
         .await;
-        assert!(body.get("errors").is_none(), "{body}");
     }
     clock.set(day(207));
     let admin = app.admin().await;
@@ -970,14 +745,16 @@ async fn course_reports_match_hand_computed_values() {
     assert_eq!(d["runEvaluationSweep"]["followUpsRequested"], 3, "{d}");
     for name in &extra {
         let token = tok(&app, &p(name).email).await;
-        let f = form(&app, &token, &p(name).enrollment, "FOLLOW_UP_LEARNER").await;
-        let all = answers(
-            &f,
+        let text = |item: &Value| (item["position"] == 2).then(|| "Contoh".to_owned());
+        answer_survey(
+            &app,
+            &token,
+            &p(name).enrollment,
+            "FOLLOW_UP_LEARNER",
             |_| 3,
-            |item| (item["position"] == 2).then(|| "Contoh".to_owned()),
-        );
-        let body = submit(&app, &token, &p(name).enrollment, "FOLLOW_UP_LEARNER", &all).await;
-        assert!(body.get("errors").is_none(), "{body}");
+            text,
+        )
+        .await;
     }
     let admin = app.admin().await;
     let mut after = Vec::new();
@@ -998,22 +775,6 @@ async fn course_reports_match_hand_computed_values() {
 }
 
 /// A new learner of `unit`, enrolled in `cohort` now.
-async fn enroll(app: &TestApp, name: &str, unit: &str, cohort: &str) -> Learner {
-    let admin = app.admin().await;
-    let (id, token) = app.signed_in(&admin, &email(name), &[], Some(unit)).await;
-    let e = app.ok(Some(&token), ENROLL, json!({"c": cohort})).await;
-    assert_eq!(e["enroll"]["state"], "ACTIVE", "{e}");
-    Learner {
-        email: email(name),
-        id,
-        enrollment: s(&e["enroll"]["id"]),
-    }
-}
-
-async fn admin_now(app: &TestApp) -> String {
-    app.admin().await
-}
-
-async fn other_trainer_now(app: &TestApp) -> String {
-    tok(app, "pelatih-lain@bkpsdm.go.id").await
+async fn enroll(app: &TestApp, name: &str, unit: &str, cohort: &str) -> Enrolled {
+    enrolled(app, &app.admin().await, name, unit, cohort).await
 }

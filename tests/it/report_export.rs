@@ -11,28 +11,12 @@ use lms_tests::{Options, TestApp, error_code};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-const CREATE: &str = "mutation($i: CreateCourseInput!) { createCourse(input: $i) { id } }";
-const CREATE_MODULE: &str =
-    "mutation($c: ID!, $i: CreateModuleInput!) { createModule(courseId: $c, input: $i) { id } }";
-const CREATE_LESSON: &str =
-    "mutation($m: ID!, $i: CreateLessonInput!) { createLesson(moduleId: $m, input: $i) { id } }";
-const SUBMIT_COURSE: &str = "mutation($id: ID!) { submitCourseForReview(id: $id) { state } }";
-const APPROVE: &str = "mutation($id: ID!) { approveCourse(id: $id) { state } }";
-const CREATE_COHORT: &str =
-    "mutation($c: ID!, $i: CreateCohortInput!) { createCohort(courseId: $c, input: $i) { id } }";
-const ENROLL: &str = "mutation($c: ID!) { enroll(cohortId: $c) { id state } }";
-const WITHDRAW: &str = "mutation($e: ID!) { withdraw(enrollmentId: $e) { state } }";
-const CREATE_BANK: &str =
-    "mutation($i: CreateQuestionBankInput!) { createQuestionBank(input: $i) { id } }";
-const CREATE_QUESTION: &str =
-    "mutation($b: ID!, $i: CreateQuestionInput!) { createQuestion(bankId: $b, input: $i) { id } }";
-const CONFIGURE: &str = "mutation($l: ID!, $s: QuizSettingsInput!) { configureQuiz(lessonId: $l, settings: $s) { id } }";
-const SET_QUESTIONS: &str =
-    "mutation($q: ID!, $ids: [ID!]!) { setQuizQuestions(quizId: $q, questionIds: $ids) { id } }";
-const START: &str =
-    "mutation($q: ID!) { startQuizAttempt(quizId: $q) { id questions { questionId prompt } } }";
-const SAVE: &str = "mutation($a: ID!, $x: [QuizAnswerInput!]!) { saveQuizAnswers(attemptId: $a, answers: $x) { results { status reason } } }";
-const SUBMIT: &str = "mutation($a: ID!) { submitQuizAttempt(attemptId: $a) { state percent } }";
+use crate::evaluation::s;
+use crate::fixtures::reports::{
+    PrePostWorld, Seen, WITHDRAW, add_owner, answer_survey, counted_app_with, enroll, enrolled,
+    pre_post_world, take, trainer,
+};
+
 const CREATE_PERSON: &str = "mutation($i: CreatePersonInput!) { createPerson(input: $i) { id } }";
 const MY_CERTIFICATES: &str = "{ myCertificates { edges { node { code } } } }";
 
@@ -40,146 +24,15 @@ const EXPORT: &str = "mutation($c: ID!, $h: ID, $f: ReportFormat!, $s: ReportSec
 
 /// The course title: a script tag, which the printable page must show as text.
 const TITLE: &str = "Manajemen Risiko <script>alert(1)</script>";
-const TRUTHS: [bool; 4] = [true, false, true, false];
 const BOM: &[u8] = b"\xef\xbb\xbf";
 
-fn s(v: &Value) -> String {
-    v.as_str()
-        .unwrap_or_else(|| panic!("a string, got {v}"))
-        .to_owned()
-}
-
-struct World {
-    admin: String,
-    trainer: String,
-    unit_admin: String,
-    dinkes: String,
-    puskesmas: String,
-    disdik: String,
-    course: String,
-    other_course: String,
-    cohort1: String,
-    cohort2: String,
-    pre: String,
-    post: String,
-}
+type World = PrePostWorld;
 
 /// Units DINKES (with PUSKESMAS below it) and DISDIK, a DINKES unit admin, the course's
-/// trainer and another, the course (a pre-test and its post-test of four true/false
-/// statements, passing at 60) with two cohorts.
+/// trainer and another, the course titled [`TITLE`] (a pre-test and its post-test of four
+/// true/false statements, passing at 60) with two cohorts.
 async fn world(app: &TestApp) -> World {
-    let admin = app.admin().await;
-    let dinkes = app.unit(&admin, "DINKES", None).await;
-    let puskesmas = app.unit(&admin, "PKM-CIPUTAT", Some(&dinkes)).await;
-    let disdik = app.unit(&admin, "DISDIK", None).await;
-    let (_, unit_admin) = app
-        .signed_in(&admin, "ua@dinkes.go.id", &["UNIT_ADMIN"], Some(&dinkes))
-        .await;
-    let (_, trainer) = app
-        .signed_in(&admin, "pelatih@bkpsdm.go.id", &["TRAINER"], None)
-        .await;
-    let (_, other_trainer) = app
-        .signed_in(&admin, "pelatih-lain@bkpsdm.go.id", &["TRAINER"], None)
-        .await;
-    let other_course = s(&app
-        .ok(
-            Some(&other_trainer),
-            CREATE,
-            json!({"i": {"code": "LAIN-1", "title": "Pelatihan lain", "competencyType": "TECHNICAL", "jpCredit": 2}}),
-        )
-        .await["createCourse"]["id"]);
-    let course = s(&app
-        .ok(
-            Some(&trainer),
-            CREATE,
-            json!({"i": {"code": "MR-1", "title": TITLE, "competencyType": "TECHNICAL", "jpCredit": 4}}),
-        )
-        .await["createCourse"]["id"]);
-    let module = s(&app
-        .ok(
-            Some(&trainer),
-            CREATE_MODULE,
-            json!({"c": course, "i": {"title": "Modul 1"}}),
-        )
-        .await["createModule"]["id"]);
-    let mut lessons = Vec::new();
-    for title in ["Pre-test", "Post-test"] {
-        lessons.push(s(&app
-            .ok(
-                Some(&trainer),
-                CREATE_LESSON,
-                json!({"m": module, "i": {"title": title, "kind": "QUIZ"}}),
-            )
-            .await["createLesson"]["id"]));
-    }
-    let bank = s(&app
-        .ok(
-            Some(&trainer),
-            CREATE_BANK,
-            json!({"i": {"courseId": course, "title": "Bank soal"}}),
-        )
-        .await["createQuestionBank"]["id"]);
-    let mut questions = Vec::new();
-    for (i, truth) in TRUTHS.iter().enumerate() {
-        questions.push(s(&app
-            .ok(
-                Some(&trainer),
-                CREATE_QUESTION,
-                json!({"b": bank, "i": {"kind": "TRUE_FALSE", "prompt": format!("Pernyataan {}", i + 1), "truth": truth}}),
-            )
-            .await["createQuestion"]["id"]));
-    }
-    app.ok(Some(&trainer), SUBMIT_COURSE, json!({"id": course}))
-        .await;
-    app.ok(Some(&admin), APPROVE, json!({"id": course})).await;
-    let mut cohorts = Vec::new();
-    for name in ["Angkatan I", "Angkatan II"] {
-        cohorts.push(s(&app
-            .ok(
-                Some(&admin),
-                CREATE_COHORT,
-                json!({"c": course, "i": {"name": name}}),
-            )
-            .await["createCohort"]["id"]));
-    }
-    let pre = s(&app
-        .ok(
-            Some(&trainer),
-            CONFIGURE,
-            json!({"l": lessons[0], "s": {"kind": "PRE_TEST", "passingPercent": 0}}),
-        )
-        .await["configureQuiz"]["id"]);
-    let post = s(&app
-        .ok(
-            Some(&trainer),
-            CONFIGURE,
-            json!({"l": lessons[1], "s": {"kind": "POST_TEST", "pairedQuizId": pre, "formPolicy": "SAME", "passingPercent": 60}}),
-        )
-        .await["configureQuiz"]["id"]);
-    for quiz in [&pre, &post] {
-        app.ok(
-            Some(&trainer),
-            SET_QUESTIONS,
-            json!({"q": quiz, "ids": questions}),
-        )
-        .await;
-    }
-    let cohort2 = cohorts.pop().unwrap();
-    let cohort1 = cohorts.pop().unwrap();
-    World {
-        admin,
-        trainer,
-        unit_admin,
-        dinkes,
-        puskesmas,
-        disdik,
-        course,
-        other_course,
-        cohort1,
-        cohort2,
-        pre,
-        post,
-    }
+    pre_post_world(app, TITLE).await
 }
 
 /// A learner called `name` (with a NIP or not) in `unit`, enrolled in `cohort`; returns
@@ -200,37 +53,8 @@ async fn learner(
     )
     .await;
     let (token, _) = app.sign_in(&email, lms_tests::PASSWORD).await;
-    let e = app.ok(Some(&token), ENROLL, json!({"c": cohort})).await;
-    assert_eq!(e["enroll"]["state"], "ACTIVE", "{e}");
-    (token, s(&e["enroll"]["id"]))
-}
-
-/// Takes `quiz` answering the four statements as `pattern` says (`'1'` right, `'0'` wrong).
-async fn take(app: &TestApp, token: &str, quiz: &str, pattern: &str, percent: f64) {
-    let a = app.ok(Some(token), START, json!({"q": quiz})).await["startQuizAttempt"].clone();
-    let now = Utc::now().to_rfc3339();
-    let answers: Vec<Value> = a["questions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|q| {
-            let i: usize = s(&q["prompt"])
-                .split_whitespace()
-                .nth(1)
-                .unwrap()
-                .parse()
-                .unwrap();
-            let right = pattern.as_bytes()[i - 1] == b'1';
-            let truth = if right { TRUTHS[i - 1] } else { !TRUTHS[i - 1] };
-            json!({"questionId": q["questionId"], "seq": 1, "answeredAt": now, "truth": truth})
-        })
-        .collect();
-    app.ok(Some(token), SAVE, json!({"a": a["id"], "x": answers}))
-        .await;
-    let done = app.ok(Some(token), SUBMIT, json!({"a": a["id"]})).await;
-    assert_eq!(done["submitQuizAttempt"]["state"], "GRADED", "{done}");
-    let got = done["submitQuizAttempt"]["percent"].as_f64().unwrap();
-    assert!((got - percent).abs() < 1e-9, "{done}");
+    let enrollment = enroll(app, &token, cohort).await;
+    (token, enrollment)
 }
 
 /// A link from `reportExportUrl` (which must succeed).
@@ -494,10 +318,7 @@ async fn csv_xlsx_and_html_exports_match_the_learners() {
             .starts_with("attachment; filename=\"laporan-evaluasi-mr-1-")
     );
     let mut wb = workbook(body);
-    assert_eq!(
-        wb.sheet_names(),
-        ["Info", "Hasil belajar", "Analisis butir", "Peserta"]
-    );
+    assert_eq!(wb.sheet_names(), SHEETS);
     let info = wb.worksheet_range("Info").unwrap();
     assert_eq!(info.get_value((1, 1)), Some(&Data::String(TITLE.into())));
     let people = wb.worksheet_range("Peserta").unwrap();
@@ -608,7 +429,9 @@ async fn a_unit_admin_exports_only_their_subtree() {
     let (status, _, body) = get(&app, &s(&x["url"])).await;
     assert_eq!(status, 200);
     let mut wb = workbook(body);
-    assert_eq!(wb.sheet_names(), ["Info", "Hasil belajar", "Peserta"]);
+    let mut sheets = SHEETS.to_vec();
+    sheets.retain(|s| *s != "Analisis butir");
+    assert_eq!(wb.sheet_names(), sheets);
     assert_eq!(wb.worksheet_range("Peserta").unwrap().height(), 3);
     let r = app
         .gql(
@@ -858,4 +681,514 @@ async fn learners_are_read_in_pages_of_a_thousand() {
     let (_, _, body) = get(&app, &s(&x["url"])).await;
     let mut wb = workbook(body);
     assert_eq!(wb.worksheet_range("Peserta").unwrap().height(), N + 1);
+}
+
+// --- The report sections: completion, reaction, follow-up and the course trend. -------------
+
+/// The sheets of an admin's or trainer's workbook, in order; a unit admin's has no
+/// "Analisis butir".
+const SHEETS: [&str; 8] = [
+    "Info",
+    "Penyelesaian",
+    "Hasil belajar",
+    "Reaksi",
+    "Tindak lanjut",
+    "Tren angkatan",
+    "Analisis butir",
+    "Peserta",
+];
+
+const SET_SUPERVISOR: &str =
+    "mutation($p: ID!, $s: ID) { setSupervisor(personId: $p, supervisorId: $s) { personId } }";
+const SWEEP: &str = "mutation { runEvaluationSweep { followUpsRequested } }";
+const TRAINER_A: &str = "Person pelatih@bkpsdm.go.id";
+const TRAINER_B_EMAIL: &str = "pelatih-b@bkpsdm.go.id";
+const TRAINER_B: &str = "Person pelatih-b@bkpsdm.go.id";
+
+/// An app on a manual clock that starts now, T0 (quiz answers are stamped with the real time,
+/// so the clock only moves forward from it), its statements recorded; returns the app, what it
+/// ran, the clock and T0.
+async fn app_on_clock() -> (TestApp, Seen, kernel::ManualClock, chrono::DateTime<Utc>) {
+    use chrono::SubsecRound;
+    let t0 = Utc::now().trunc_subsecs(0);
+    let clock = kernel::ManualClock::new(t0);
+    let (app, seen) = counted_app_with(gateway::Overrides {
+        clock: Some(Arc::new(clock.clone())),
+        ..Default::default()
+    })
+    .await;
+    (app, seen, clock, t0)
+}
+
+/// A fresh token of `email` (tokens expire 15 minutes after sign-in, by the app's clock).
+async fn fresh(app: &TestApp, email: &str) -> String {
+    app.sign_in(email, lms_tests::PASSWORD).await.0
+}
+
+/// The export world with a second trainer (B) and this timeline, T0 the start of the clock
+/// (learners `<name>@…`, each quiz taken on the day of the completion):
+///
+/// ```text
+///   learner unit          cohort  enrolled  pre  post  completed  days  reaction: all, A, B
+///   ani     DINKES        I       T0        75   100   T0+2d      2     5, 5, 4
+///   eka     DISDIK        I       T0        75   100   T0+3d      3     4, 4, 2
+///   budi    PKM-CIPUTAT   I       T0        50    75   T0+4d      4     4, 4, 4
+///   citra   PKM-CIPUTAT   I       T0        25    75   T0+6d      6     4, 5, 3
+///   dedi    DISDIK        I       T0        50   100   T0+10d    10     3, 4, 3
+///   fajar   DINKES        I       T0        -     -    (active, nothing done)
+///   gita    DISDIK        II      T0+20d    50    75   T0+21d     1     2, 3, 2
+///   hadi    DINKES        II      T0+20d    (withdrawn at T0+20d)
+/// ```
+///
+/// "reaction: all" is every course-wide Likert answer of the respondent, "A" and "B" every
+/// answer about that trainer. Supervisors: kepala (DINKES) of ani, kadis (DISDIK) of dedi. At
+/// T0+115d the sweep asks the follow-ups (90 days after each completion, all within the
+/// 30-day window): 6 learners and 2 supervisors; ani answers "skill used" 5 and budi 3 (every
+/// other Likert item 4, an example each), kepala answers 4 about ani (others 3). The clock
+/// stays at T0+115d.
+async fn sections_world(
+    app: &TestApp,
+    clock: &kernel::ManualClock,
+    t0: chrono::DateTime<Utc>,
+) -> World {
+    let day = |n: i64| t0 + chrono::Duration::days(n);
+    let w = world(app).await;
+    let (b, _) = trainer(app, &w.admin, TRAINER_B_EMAIL).await;
+    add_owner(app, &w.trainer, &w.course, &b).await;
+    let mut people = std::collections::HashMap::new();
+    for (name, unit) in [
+        ("ani", &w.dinkes),
+        ("eka", &w.disdik),
+        ("budi", &w.puskesmas),
+        ("citra", &w.puskesmas),
+        ("dedi", &w.disdik),
+        ("fajar", &w.dinkes),
+    ] {
+        people.insert(name, enrolled(app, &w.admin, name, unit, &w.cohort1).await);
+    }
+    let kepala = "kepala@dinkes.go.id";
+    let kadis = "kadis@disdik.go.id";
+    for (learner, boss, unit) in [("ani", kepala, &w.dinkes), ("dedi", kadis, &w.disdik)] {
+        let boss = app.person(&w.admin, boss, &[], Some(unit)).await;
+        app.ok(
+            Some(&w.admin),
+            SET_SUPERVISOR,
+            json!({"p": people[learner].id, "s": boss}),
+        )
+        .await;
+    }
+    for (name, d, pre, pre_pct, post, post_pct) in [
+        ("ani", 2, "1110", 75.0, "1111", 100.0),
+        ("eka", 3, "1110", 75.0, "1111", 100.0),
+        ("budi", 4, "1100", 50.0, "1110", 75.0),
+        ("citra", 6, "1000", 25.0, "1110", 75.0),
+        ("dedi", 10, "1100", 50.0, "1111", 100.0),
+    ] {
+        clock.set(day(d));
+        let token = fresh(app, &people[name].email).await;
+        take(app, &token, &w.pre, pre, pre_pct).await;
+        take(app, &token, &w.post, post, post_pct).await;
+    }
+    clock.set(day(20));
+    let admin = app.admin().await;
+    for (name, unit) in [("gita", &w.disdik), ("hadi", &w.dinkes)] {
+        people.insert(name, enrolled(app, &admin, name, unit, &w.cohort2).await);
+    }
+    let hadi = &people["hadi"];
+    app.ok(Some(&hadi.token), WITHDRAW, json!({"e": hadi.enrollment}))
+        .await;
+    clock.set(day(21));
+    let gita = fresh(app, &people["gita"].email).await;
+    take(app, &gita, &w.pre, "1100", 50.0).await;
+    take(app, &gita, &w.post, "1110", 75.0).await;
+
+    clock.set(day(30));
+    for (name, all, a, b) in [
+        ("ani", 5, 5, 4),
+        ("eka", 4, 4, 2),
+        ("budi", 4, 4, 4),
+        ("citra", 4, 5, 3),
+        ("dedi", 3, 4, 3),
+        ("gita", 2, 3, 2),
+    ] {
+        let token = fresh(app, &people[name].email).await;
+        let likert = |item: &Value| match item["trainer"]["name"].as_str() {
+            Some(TRAINER_A) => a,
+            Some(_) => b,
+            None => all,
+        };
+        answer_survey(
+            app,
+            &token,
+            &people[name].enrollment,
+            "REACTION",
+            likert,
+            |_| None,
+        )
+        .await;
+    }
+
+    clock.set(day(115));
+    let admin = app.admin().await;
+    let d = app.ok(Some(&admin), SWEEP, json!({})).await;
+    assert_eq!(d["runEvaluationSweep"]["followUpsRequested"], 8, "{d}");
+    for (name, used) in [("ani", 5), ("budi", 3)] {
+        let token = fresh(app, &people[name].email).await;
+        answer_survey(
+            app,
+            &token,
+            &people[name].enrollment,
+            "FOLLOW_UP_LEARNER",
+            |item| if item["position"] == 1 { used } else { 4 },
+            |item| (item["position"] == 2).then(|| format!("Contoh dari {name}")),
+        )
+        .await;
+    }
+    answer_survey(
+        app,
+        &fresh(app, kepala).await,
+        &people["ani"].enrollment,
+        "FOLLOW_UP_SUPERVISOR",
+        |item| if item["position"] == 1 { 4 } else { 3 },
+        |item| (item["position"] == 2).then(|| "Register risiko".to_owned()),
+    )
+    .await;
+    World {
+        admin,
+        trainer: fresh(app, "pelatih@bkpsdm.go.id").await,
+        unit_admin: fresh(app, "ua@dinkes.go.id").await,
+        ..w
+    }
+}
+
+/// A CSV section downloaded by `token`: (headers, rows).
+async fn csv_section(
+    app: &TestApp,
+    token: &str,
+    w: &World,
+    cohort: Option<&str>,
+    section: &str,
+) -> (Vec<String>, Vec<Vec<String>>) {
+    let l = link(app, token, w, cohort, "CSV", Some(section)).await;
+    let (status, _, body) = get(app, &s(&l["url"])).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    parse_csv(&body)
+}
+
+/// The index of the column `name`.
+#[track_caller]
+fn column(headers: &[String], name: &str) -> usize {
+    headers
+        .iter()
+        .position(|h| h == name)
+        .unwrap_or_else(|| panic!("no column {name} in {headers:?}"))
+}
+
+/// A CSV cell that holds a number within 1e-9 of `want` (days computed by the database may
+/// carry a rounding error).
+#[track_caller]
+fn near(cell: &str, want: f64) {
+    let got: f64 = cell
+        .parse()
+        .unwrap_or_else(|_| panic!("a number near {want}, got {cell:?}"));
+    assert!((got - want).abs() < 1e-9, "expected {want}, got {got}");
+}
+
+/// The rows whose first cells are `key` (e.g. `["Narasumber", TRAINER_A]`).
+fn rows_of<'a>(rows: &'a [Vec<String>], key: &[&str]) -> Vec<&'a Vec<String>> {
+    rows.iter()
+        .filter(|r| r.iter().zip(key).all(|(a, b)| a == b))
+        .collect()
+}
+
+/// The `<svg>` element titled `title` in `html`.
+#[track_caller]
+fn svg_titled<'a>(html: &'a str, title: &str) -> &'a str {
+    let start = html
+        .find(&format!("aria-label=\"{title}\""))
+        .unwrap_or_else(|| panic!("no chart {title}"));
+    let start = html[..start].rfind("<svg").unwrap();
+    let end = start + html[start..].find("</svg>").unwrap();
+    &html[start..end]
+}
+
+#[tokio::test]
+async fn completion_reaction_follow_up_and_trends_are_exported() {
+    let (app, seen, clock, t0) = app_on_clock().await;
+    let w = sections_world(&app, &clock, t0).await;
+
+    // --- Completion, every cohort, as the admin (T0+115d, no due dates: nothing overdue) ---
+    //   enrolled (active + completed): ani, eka, budi, citra, dedi, gita (C), fajar (A) = 7
+    //   started = 6 (fajar did nothing); completed 6; rate 6/7; withdrawn: hadi 1
+    //   days [2, 3, 4, 6, 10, 1] -> sorted [1, 2, 3, 4, 6, 10]: median (3 + 4) / 2 = 3.5
+    //   Unit DINKES: ani 2 (C), fajar (A), hadi (W): enrolled 2, completed 1, rate 0.5, median 2
+    //   Unit DISDIK: eka 3, dedi 10, gita 1: enrolled 3, rate 1, median 3
+    //   Unit PKM-CIPUTAT: budi 4, citra 6: enrolled 2, rate 1, median 5
+    let (h, rows) = csv_section(&app, &w.admin, &w, None, "COMPLETION").await;
+    assert_eq!(
+        h,
+        [
+            "Baris",
+            "Unit kerja",
+            "Terdaftar (aktif + selesai)",
+            "Mulai belajar",
+            "Selesai",
+            "Tingkat penyelesaian",
+            "Median hari sampai selesai",
+            "Lewat tenggat",
+            "Mengundurkan diri",
+            "Kedaluwarsa"
+        ]
+    );
+    let units: Vec<&str> = rows.iter().map(|r| r[1].as_str()).collect();
+    assert_eq!(
+        units,
+        ["", "Unit DINKES", "Unit DISDIK", "Unit PKM-CIPUTAT"]
+    );
+    assert_eq!(rows[0][..5], ["Total", "", "7", "6", "6"]);
+    near(&rows[0][5], 6.0 / 7.0);
+    near(&rows[0][6], 3.5);
+    assert_eq!(rows[0][7..], ["0", "1", "0"]);
+    assert_eq!(rows[1][2..5], ["2", "1", "1"]);
+    near(&rows[1][5], 0.5);
+    near(&rows[1][6], 2.0);
+    assert_eq!(rows[1][8], "1");
+    near(&rows[2][5], 1.0);
+    near(&rows[2][6], 3.0);
+    near(&rows[3][6], 5.0);
+    // Angkatan II: gita (1 day), hadi withdrawn.
+    let (_, rows) = csv_section(&app, &w.admin, &w, Some(&w.cohort2), "COMPLETION").await;
+    assert_eq!(rows[0][..5], ["Total", "", "1", "1", "1"]);
+    near(&rows[0][6], 1.0);
+    assert_eq!(rows[0][8], "1");
+
+    // --- Reaction, every cohort: 6 responses of 6 completed ---
+    //   every course-wide answer of a respondent is the same: mean (5+4+4+4+3+2) / 6 = 22/6,
+    //   MATERIAL (3 questions) 2:3, 3:3, 4:9, 5:3 of 18 answers
+    //   A (n = 6): (5+4+4+5+4+3) / 6 = 25/6; B: (4+2+4+3+3+2) / 6 = 18/6 = 3
+    let (h, rows) = csv_section(&app, &w.trainer, &w, None, "REACTION").await;
+    let mut want: Vec<String> = [
+        "Bagian",
+        "Narasumber",
+        "Dimensi",
+        "Respons (n)",
+        "Jawaban",
+        "Rata-rata (1–5)",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    want.extend((1..=5).map(|v| format!("Jawaban {v}")));
+    want.extend(["Peserta selesai", "Tingkat respons", "Keterangan"].map(str::to_owned));
+    assert_eq!(h, want);
+    let course_wide = rows_of(&rows, &["Seluruh pelatihan"]);
+    let dims: Vec<&str> = course_wide.iter().map(|r| r[2].as_str()).collect();
+    assert_eq!(
+        dims,
+        [
+            "Semua dimensi",
+            "Materi",
+            "Narasumber",
+            "Penyelenggaraan dan platform",
+            "Manfaat"
+        ]
+    );
+    // 10 course-wide Likert questions (3 + 1 + 3 + 3) answered 6 times.
+    assert_eq!(course_wide[0][3..5], ["6", "60"]);
+    near(&course_wide[0][5], 22.0 / 6.0);
+    assert_eq!(course_wide[0][11], "6");
+    near(&course_wide[0][12], 1.0);
+    assert_eq!(course_wide[1][4], "18");
+    near(&course_wide[1][5], 22.0 / 6.0);
+    assert_eq!(course_wide[1][6..11], ["0", "3", "3", "9", "3"]);
+    let a = rows_of(&rows, &["Narasumber", TRAINER_A]);
+    assert_eq!(a[0][2..4], ["Semua dimensi", "6"]);
+    near(&a[0][5], 25.0 / 6.0);
+    let b = rows_of(&rows, &["Narasumber", TRAINER_B]);
+    near(&b[0][5], 3.0);
+    assert_eq!(b[0][13], "");
+
+    // --- Follow-up, every cohort ---
+    //   learners: 6 sent, 2 answered (ani, budi), 4 open: rate 1/3;
+    //     q1 5 and 3 -> [0,0,1,0,1], mean 4; q2 (text) 2 answers, 2 < 5 responses: no texts
+    //   supervisors: 2 sent (ani's, dedi's), 1 answered: rate 0.5; q1 4 -> mean 4
+    let (h, rows) = csv_section(&app, &w.admin, &w, None, "FOLLOW_UP").await;
+    let c = |name: &str| column(&h, name);
+    let learner = rows_of(&rows, &["Peserta"]);
+    // Seven questions of the learner's template.
+    assert_eq!(learner.len(), 7);
+    let q1 = learner[0];
+    assert_eq!(q1[c("No.")], "1");
+    assert_eq!(q1[..c("Tingkat respons")], ["Peserta", "6", "2", "4", "0"]);
+    near(&q1[c("Tingkat respons")], 1.0 / 3.0);
+    assert_eq!(q1[c("Respons (n)")], "2");
+    assert_eq!(q1[c("Dimensi")], "Manfaat");
+    near(&q1[c("Rata-rata (1–5)")], 4.0);
+    assert_eq!(
+        q1[c("Jawaban 1")..=c("Jawaban 5")],
+        ["0", "0", "1", "0", "1"]
+    );
+    let q2 = learner[1];
+    assert_eq!(q2[c("Jenis")], "Teks");
+    assert_eq!(q2[c("Jawaban")], "2");
+    assert_eq!(q2[c("Jawaban teks")], "");
+    assert_eq!(q2[c("Keterangan")], "Teks ditampilkan mulai 5 respons");
+    let sv = rows_of(&rows, &["Atasan"]);
+    assert_eq!(sv[0][1..5], ["2", "1", "1", "0"]);
+    near(&sv[0][c("Tingkat respons")], 0.5);
+    near(&sv[0][c("Rata-rata (1–5)")], 4.0);
+
+    // --- The course trend (admin: every mean shown) ---
+    //   I: reaction n 5, mean (5+4+4+4+3)/5 = 4; paired 5, pre (75+75+50+25+50)/5 = 55,
+    //      post (100+100+75+75+100)/5 = 90, <g> = 35/45 = 7/9 (high)
+    //   II: reaction n 1, mean 2: down 2 >= 0.5, falling; pre 50, post 75, <g> = 25/50 = 0.5
+    //       (medium): down 0.28 >= 0.1, falling
+    let (h, rows) = csv_section(&app, &w.admin, &w, None, "TRENDS").await;
+    assert_eq!(
+        h,
+        [
+            "Angkatan",
+            "Mulai (WIB)",
+            "Respons reaksi (n)",
+            "Rata-rata reaksi (1–5)",
+            "Post-test",
+            "Peserta berpasangan",
+            "Rata-rata pre-test (%)",
+            "Rata-rata post-test (%)",
+            "Gain kelas <g>",
+            "Kategori <g>",
+            "Reaksi turun",
+            "<g> turun",
+            "Keterangan"
+        ]
+    );
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0][..3], ["Angkatan I", "", "5"]);
+    near(&rows[0][3], 4.0);
+    assert_eq!(rows[0][4..6], ["Post-test", "5"]);
+    near(&rows[0][6], 55.0);
+    near(&rows[0][7], 90.0);
+    near(&rows[0][8], 7.0 / 9.0);
+    assert_eq!(rows[0][9..], ["Tinggi", "Tidak", "Tidak", ""]);
+    assert_eq!(rows[1][..3], ["Angkatan II", "", "1"]);
+    near(&rows[1][3], 2.0);
+    near(&rows[1][8], 0.5);
+    assert_eq!(rows[1][9..], ["Sedang", "Ya", "Ya", ""]);
+
+    // --- The workbook: a sheet per section, in the page's order ---
+    let x = link(&app, &w.admin, &w, None, "XLSX", None).await;
+    seen.lock().unwrap().clear();
+    let (status, _, body) = get(&app, &s(&x["url"])).await;
+    assert_eq!(status, 200);
+    // The course (1); completion: counts, medians (2); learning: pairs, means, score pairs
+    // (3); reaction: completed, responses, questions, answer counts, answers per trainer,
+    // owners, their people, comments (8); follow-up: requests, then per side responses,
+    // questions, answer counts, no texts below 5 (7); trend: cohorts, reaction, post-tests,
+    // gains (4); item analysis: quizzes, their settings, 2 per quiz (6); learners: one page (1).
+    assert_eq!(
+        seen.lock().unwrap().len(),
+        1 + 2 + 3 + 8 + 7 + 4 + 6 + 1,
+        "{:#?}",
+        seen.lock().unwrap()
+    );
+    let mut wb = workbook(body);
+    assert_eq!(wb.sheet_names(), SHEETS);
+    let completion = wb.worksheet_range("Penyelesaian").unwrap();
+    assert_eq!(completion.height(), 5);
+    assert_eq!(completion.get_value((1, 2)), Some(&Data::Float(7.0)));
+    match completion.get_value((2, 5)) {
+        Some(Data::Float(rate)) => assert!((rate - 0.5).abs() < 1e-12, "{rate}"),
+        other => panic!("{other:?}"),
+    }
+    // 1 course-wide block of 5 rows, 2 trainers of 2 rows (all, Narasumber).
+    assert_eq!(
+        wb.worksheet_range("Reaksi").unwrap().height(),
+        1 + 5 + 2 * 2
+    );
+
+    // --- The printable page: every chart drawn ---
+    let page = link(&app, &w.admin, &w, None, "HTML", None).await;
+    let html = String::from_utf8(get(&app, &s(&page["url"])).await.2).unwrap();
+    assert_eq!(html.matches("Data belum tersedia.").count(), 0);
+    let chart = svg_titled(&html, "Tingkat penyelesaian per unit kerja");
+    for text in [
+        ">Unit DINKES<",
+        ">50% (n = 2)<",
+        ">Unit DISDIK<",
+        ">100% (n = 3)<",
+        ">Unit PKM-CIPUTAT<",
+        ">100% (n = 2)<",
+    ] {
+        assert!(chart.contains(text), "{text} in {chart}");
+    }
+    let chart = svg_titled(&html, "Rata-rata reaksi peserta per dimensi");
+    // 22/6 = 3.67 in every dimension; the course-wide trainer question is one of ten.
+    for text in [
+        ">Materi<",
+        ">3,67 (n = 18 jawaban)<",
+        ">Narasumber<",
+        ">3,67 (n = 6 jawaban)<",
+        ">Penyelenggaraan dan platform<",
+        ">Manfaat<",
+    ] {
+        assert!(chart.contains(text), "{text} in {chart}");
+    }
+    assert_eq!(chart.matches("class=\"bar\"").count(), 4);
+    // Trainers per cohort, from 5 responses about them for every reader: in Angkatan I A
+    // (5+4+4+5+4)/5 = 4.4 and B (4+2+4+3+3)/5 = 3.2; Angkatan II (1 response) hidden for both.
+    let chart = svg_titled(&html, "Tren reaksi terhadap narasumber antar angkatan");
+    for text in [
+        ">Angkatan I<",
+        ">Angkatan II<",
+        &format!(">{TRAINER_A}<"),
+        &format!(">{TRAINER_B}<"),
+    ] {
+        assert!(chart.contains(text), "{text} in {chart}");
+    }
+    assert!(html.contains("2 titik disembunyikan."), "{html}");
+}
+
+#[tokio::test]
+async fn a_unit_admin_exports_completion_and_reaction_of_their_subtree_only() {
+    let (app, _, clock, t0) = app_on_clock().await;
+    let w = sections_world(&app, &clock, t0).await;
+
+    // DINKES and the puskesmas below it: ani 2 (C), fajar (A), hadi (W); budi 4, citra 6.
+    //   enrolled 4, completed 3, rate 0.75, withdrawn 1, median of [2, 4, 6] = 4; no DISDIK.
+    let (_, rows) = csv_section(&app, &w.unit_admin, &w, None, "COMPLETION").await;
+    let units: Vec<&str> = rows.iter().map(|r| r[1].as_str()).collect();
+    assert_eq!(units, ["", "Unit DINKES", "Unit PKM-CIPUTAT"]);
+    assert_eq!(rows[0][..5], ["Total", "", "4", "3", "3"]);
+    near(&rows[0][5], 0.75);
+    near(&rows[0][6], 4.0);
+    assert_eq!(rows[0][8], "1");
+    let page = link(&app, &w.unit_admin, &w, None, "HTML", None).await;
+    let html = String::from_utf8(get(&app, &s(&page["url"])).await.2).unwrap();
+    let chart = svg_titled(&html, "Tingkat penyelesaian per unit kerja");
+    assert!(chart.contains(">Unit PKM-CIPUTAT<"), "{chart}");
+    assert!(!chart.contains("DISDIK"), "{chart}");
+
+    // Reaction about their people: ani, budi, citra, 3 responses. Course-wide figures shown
+    // ((5+4+4)/3 = 13/3); each trainer only their n (3 < 5), as `reactionReport` says.
+    let (h, rows) = csv_section(&app, &w.unit_admin, &w, None, "REACTION").await;
+    let all = &rows_of(&rows, &["Seluruh pelatihan", "", "Semua dimensi"])[0];
+    assert_eq!(all[3], "3");
+    near(&all[column(&h, "Rata-rata (1–5)")], 13.0 / 3.0);
+    for name in [TRAINER_A, TRAINER_B] {
+        let t = rows_of(&rows, &["Narasumber", name]);
+        assert_eq!(t.len(), 1, "{t:?}");
+        assert_eq!(t[0][3], "3");
+        assert_eq!(t[0][column(&h, "Rata-rata (1–5)")], "");
+        assert_eq!(
+            t[0][column(&h, "Keterangan")],
+            "Disembunyikan: kurang dari 5 respons"
+        );
+    }
+
+    // Their trend: Angkatan I has 3 responses of their people, below 5: hidden, and said so.
+    let (_, rows) = csv_section(&app, &w.unit_admin, &w, None, "TRENDS").await;
+    assert_eq!(rows[0][2..4], ["3", ""]);
+    assert_eq!(
+        rows[0][12],
+        "Rata-rata reaksi disembunyikan: kurang dari 5 respons"
+    );
 }

@@ -5,39 +5,18 @@
 //! what, bad input, and the number of SQL statements, which must not grow with learners or
 //! cohorts.
 
-use std::sync::{Arc, Mutex};
-
 use chrono::Utc;
-use lms_tests::{Options, TestApp, error_code};
+use lms_tests::TestApp;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::evaluation as ev;
+use crate::evaluation::{self as ev, s};
+use crate::fixtures::reports::{
+    TOLERANCE, WITHDRAW, answer_survey, approx, approx_or_null, column, complete, counted_app,
+    create_cohort, create_course, create_lesson, create_module, enroll, measured, pre_and_post,
+    publish, refused, report, statements, take, trainer, unit_admin,
+};
 
-const CREATE_COURSE: &str = "mutation($i: CreateCourseInput!) { createCourse(input: $i) { id } }";
-const CREATE_MODULE: &str =
-    "mutation($c: ID!, $i: CreateModuleInput!) { createModule(courseId: $c, input: $i) { id } }";
-const CREATE_LESSON: &str =
-    "mutation($m: ID!, $i: CreateLessonInput!) { createLesson(moduleId: $m, input: $i) { id } }";
-const SUBMIT_COURSE: &str = "mutation($id: ID!) { submitCourseForReview(id: $id) { state } }";
-const APPROVE: &str = "mutation($id: ID!) { approveCourse(id: $id) { state } }";
-const CREATE_COHORT: &str =
-    "mutation($c: ID!, $i: CreateCohortInput!) { createCohort(courseId: $c, input: $i) { id } }";
-const ENROLL: &str = "mutation($c: ID!) { enroll(cohortId: $c) { id state } }";
-const WITHDRAW: &str = "mutation($e: ID!) { withdraw(enrollmentId: $e) { state } }";
-const SYNC: &str = "mutation($e: [ProgressEventInput!]!) { syncProgress(events: $e) { accepted enrollments { completed } } }";
-const CREATE_BANK: &str =
-    "mutation($i: CreateQuestionBankInput!) { createQuestionBank(input: $i) { id } }";
-const CREATE_QUESTION: &str =
-    "mutation($b: ID!, $i: CreateQuestionInput!) { createQuestion(bankId: $b, input: $i) { id } }";
-const CONFIGURE: &str = "mutation($l: ID!, $s: QuizSettingsInput!) { configureQuiz(lessonId: $l, settings: $s) { id } }";
-const SET_QUESTIONS: &str =
-    "mutation($q: ID!, $ids: [ID!]!) { setQuizQuestions(quizId: $q, questionIds: $ids) { id } }";
-const START: &str =
-    "mutation($q: ID!) { startQuizAttempt(quizId: $q) { id questions { questionId prompt } } }";
-const SAVE: &str = "mutation($a: ID!, $x: [QuizAnswerInput!]!) { saveQuizAnswers(attemptId: $a, answers: $x) { results { status reason } } }";
-const SUBMIT_QUIZ: &str =
-    "mutation($a: ID!) { submitQuizAttempt(attemptId: $a) { state percent } }";
 const RECORD_JP: &str =
     "mutation($i: RecordExternalJpInput!) { recordExternalJp(input: $i) { total } }";
 const DISABLE: &str = "mutation($id: ID!) { disablePerson(id: $id) { id } }";
@@ -47,67 +26,17 @@ const TRAINER_TREND: &str = "query($p: ID!) { trainerTrend(personId: $p) { perso
 const MATRIX: &str = "query($u: ID, $c: [ID!]!) { completionMatrix(unitId: $u, courseIds: $c) { unit { unitId code name } courses { courseId code title } rows { unit { unitId code } cells { courseId enrolled completed completionRate } } total { courseId enrolled completed completionRate } } }";
 const COMPLIANCE: &str = "query($u: ID, $y: Int, $f: Int, $a: String) { jpCompliance(unitId: $u, year: $y, first: $f, after: $a) { year target unit { unitId code } rows { unit { unitId code } figures { people compliant belowTarget complianceRate meanJp } } total { people compliant belowTarget complianceRate meanJp } peopleBelowTarget { edges { cursor node { personId name unitId total missing } } pageInfo { hasNextPage hasPreviousPage endCursor } } } }";
 
-/// The truth of statement 1 and statement 2 of the two-question tests.
-const TRUTHS: [bool; 2] = [true, false];
-
-fn s(v: &Value) -> String {
-    ev::s(v)
-}
-
-#[track_caller]
-fn approx(v: &Value, want: f64) {
-    let got = v
-        .as_f64()
-        .unwrap_or_else(|| panic!("a number near {want}, got {v}"));
-    assert!((got - want).abs() < 1e-9, "expected {want}, got {got}");
-}
-
-#[track_caller]
-fn code_of(body: &Value, want: &str) {
-    assert_eq!(error_code(body).as_deref(), Some(want), "{body}");
-}
-
-/// The SQL statements run since the last clear.
-type Seen = Arc<Mutex<Vec<String>>>;
-
-/// An app whose SQL statements are recorded.
-async fn counted_app() -> (TestApp, Seen) {
-    let seen: Seen = Arc::default();
-    let observer = seen.clone();
-    let app = TestApp::spawn_with(Options {
-        overrides: gateway::Overrides {
-            statement_observer: Some(Arc::new(move |info: &sea_orm::metric::Info<'_>| {
-                observer.lock().unwrap().push(info.statement.sql.clone());
-            })),
-            ..Default::default()
-        },
-        ..Default::default()
-    })
-    .await;
-    (app, seen)
-}
-
-/// Runs a query that must succeed; returns its data and the number of statements it ran.
-async fn measured(app: &TestApp, seen: &Seen, token: &str, q: &str, vars: Value) -> (Value, usize) {
-    seen.lock().unwrap().clear();
-    let data = app.ok(Some(token), q, vars).await;
-    let n = seen.lock().unwrap().len();
-    (data, n)
-}
+/// The two-statement tests' statements (the first two of the fixtures' `TRUTHS`).
+const STATEMENTS: usize = 2;
 
 /// A cohort of `course` starting at `starts` (`YYYY-MM-DD`).
 async fn cohort(app: &TestApp, admin: &str, course: &str, name: &str, starts: &str) -> String {
-    s(&app
-        .ok(
-            Some(admin),
-            CREATE_COHORT,
-            json!({"c": course, "i": {"name": name, "startsAt": format!("{starts}T01:00:00Z")}}),
-        )
-        .await["createCohort"]["id"])
+    let input = json!({"name": name, "startsAt": format!("{starts}T01:00:00Z")});
+    create_cohort(app, admin, course, input).await
 }
 
 /// A published course of `trainer` with a required text lesson and, with `quizzes`, a pre-test
-/// and its paired post-test (not required) over the two statements of [`TRUTHS`].
+/// and its paired post-test (not required, passing at 50) over two statements.
 struct QuizCourse {
     id: String,
     text: String,
@@ -122,89 +51,29 @@ async fn quiz_course(
     code: &str,
     quizzes: bool,
 ) -> QuizCourse {
-    let id = s(&app
-        .ok(
-            Some(trainer),
-            CREATE_COURSE,
-            json!({"i": {"code": code, "title": format!("Pelatihan {code}"), "competencyType": "TECHNICAL", "jpCredit": 4}}),
-        )
-        .await["createCourse"]["id"]);
-    let module = s(&app
-        .ok(
-            Some(trainer),
-            CREATE_MODULE,
-            json!({"c": id, "i": {"title": "Modul 1"}}),
-        )
-        .await["createModule"]["id"]);
+    let id = create_course(app, trainer, code, &format!("Pelatihan {code}"), 4).await;
+    let module = create_module(app, trainer, &id).await;
     let lesson = |title: &str, kind: &str, required: bool| {
         let mut input = json!({"title": title, "kind": kind, "required": required});
         if kind == "TEXT" {
             input["body"] = json!("# Materi");
         }
-        let module = module.clone();
-        async move {
-            s(&app
-                .ok(
-                    Some(trainer),
-                    CREATE_LESSON,
-                    json!({"m": module, "i": input}),
-                )
-                .await["createLesson"]["id"])
-        }
+        create_lesson(app, trainer, &module, input)
     };
-    let (pre_lesson, post_lesson) = if quizzes {
-        (
-            Some(lesson("Pre-test", "QUIZ", false).await),
-            Some(lesson("Post-test", "QUIZ", false).await),
-        )
+    let quiz_lessons = if quizzes {
+        Some((
+            lesson("Pre-test", "QUIZ", false).await,
+            lesson("Post-test", "QUIZ", false).await,
+        ))
     } else {
-        (None, None)
+        None
     };
     let text = lesson("Materi", "TEXT", true).await;
-    app.ok(Some(trainer), SUBMIT_COURSE, json!({"id": id}))
-        .await;
-    app.ok(Some(admin), APPROVE, json!({"id": id})).await;
+    publish(app, trainer, admin, &id).await;
     let (mut pre, mut post) = (String::new(), String::new());
-    if let (Some(pre_lesson), Some(post_lesson)) = (pre_lesson, post_lesson) {
-        let bank = s(&app
-            .ok(
-                Some(trainer),
-                CREATE_BANK,
-                json!({"i": {"courseId": id, "title": "Bank soal"}}),
-            )
-            .await["createQuestionBank"]["id"]);
-        let mut questions = Vec::new();
-        for (i, truth) in TRUTHS.iter().enumerate() {
-            questions.push(s(&app
-                .ok(
-                    Some(trainer),
-                    CREATE_QUESTION,
-                    json!({"b": bank, "i": {"kind": "TRUE_FALSE", "prompt": format!("Pernyataan {}", i + 1), "truth": truth}}),
-                )
-                .await["createQuestion"]["id"]));
-        }
-        pre = s(&app
-            .ok(
-                Some(trainer),
-                CONFIGURE,
-                json!({"l": pre_lesson, "s": {"kind": "PRE_TEST", "passingPercent": 0}}),
-            )
-            .await["configureQuiz"]["id"]);
-        post = s(&app
-            .ok(
-                Some(trainer),
-                CONFIGURE,
-                json!({"l": post_lesson, "s": {"kind": "POST_TEST", "pairedQuizId": pre, "formPolicy": "SAME", "passingPercent": 50}}),
-            )
-            .await["configureQuiz"]["id"]);
-        for quiz in [&pre, &post] {
-            app.ok(
-                Some(trainer),
-                SET_QUESTIONS,
-                json!({"q": quiz, "ids": questions}),
-            )
-            .await;
-        }
+    if let Some((pre_lesson, post_lesson)) = quiz_lessons {
+        let questions = statements(app, trainer, &id, STATEMENTS).await;
+        (pre, post) = pre_and_post(app, trainer, (&pre_lesson, &post_lesson), &questions, 50).await;
     }
     QuizCourse {
         id,
@@ -214,92 +83,57 @@ async fn quiz_course(
     }
 }
 
-/// Takes `quiz` answering statement i right when `pattern[i]` is `'1'`; checks the percent.
-async fn take(app: &TestApp, token: &str, quiz: &str, pattern: &str) {
-    let a = app.ok(Some(token), START, json!({"q": quiz})).await["startQuizAttempt"].clone();
-    let now = Utc::now().to_rfc3339();
-    let answers: Vec<Value> = a["questions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|q| {
-            let i: usize = s(&q["prompt"])
-                .trim_start_matches("Pernyataan ")
-                .parse()
-                .unwrap();
-            let right = pattern.as_bytes()[i - 1] == b'1';
-            let truth = if right { TRUTHS[i - 1] } else { !TRUTHS[i - 1] };
-            json!({"questionId": q["questionId"], "seq": 1, "answeredAt": now, "truth": truth})
-        })
-        .collect();
-    assert_eq!(answers.len(), 2, "{a}");
-    app.ok(Some(token), SAVE, json!({"a": a["id"], "x": answers}))
-        .await;
-    let done = app
-        .ok(Some(token), SUBMIT_QUIZ, json!({"a": a["id"]}))
-        .await;
+/// Takes `quiz` answering statement i right when `pattern[i]` is `'1'`; checks the percent
+/// (50 points a statement).
+async fn take_two(app: &TestApp, token: &str, quiz: &str, pattern: &str) {
     let right = pattern.bytes().filter(|b| *b == b'1').count();
-    approx(&done["submitQuizAttempt"]["percent"], right as f64 * 50.0);
+    take(app, token, quiz, pattern, right as f64 * 50.0).await;
 }
 
-/// Opens the course's text lesson at `at`, which completes the course.
-async fn complete(app: &TestApp, token: &str, lesson: &str, at: chrono::DateTime<Utc>) {
-    let event = json!({"clientEventId": Uuid::new_v4().to_string(), "lessonId": lesson, "kind": "OPENED", "occurredAt": at.to_rfc3339()});
-    let d = app.ok(Some(token), SYNC, json!({"e": [event]})).await;
-    assert_eq!(
-        d["syncProgress"]["enrollments"][0]["completed"], true,
-        "{d}"
-    );
-}
+/// One learner of the trend course: (name, cohort, pre-test pattern, post-test pattern,
+/// answer to every course-wide Likert item, answer to every item about the trainer).
+type Run<'a> = (&'a str, &'a str, &'a str, &'a str, i32, i32);
 
-/// Enrolls `token` in `cohort`; returns the enrollment id.
-async fn enroll(app: &TestApp, token: &str, cohort: &str) -> String {
-    let d = app.ok(Some(token), ENROLL, json!({"c": cohort})).await;
-    assert_eq!(d["enroll"]["state"], "ACTIVE", "{d}");
-    s(&d["enroll"]["id"])
-}
-
-/// One learner of the trend course: the pre-test, completion, the post-test, then the
-/// reaction survey with `course_wide` on every course-wide Likert item and `about_trainer` on
-/// every item about the trainer.
-struct Run<'a> {
-    name: &'a str,
-    cohort: &'a str,
-    pre: &'a str,
-    post: &'a str,
-    course_wide: i32,
-    about_trainer: i32,
-}
-
-async fn run(app: &TestApp, admin: &str, unit: &str, c: &QuizCourse, r: Run<'_>) {
-    let (_, token) = app
-        .signed_in(admin, &format!("{}@dinkes.go.id", r.name), &[], Some(unit))
+/// Each learner of `runs`, in `unit`: the pre-test, completion, the post-test, then the
+/// reaction survey.
+async fn run(app: &TestApp, admin: &str, unit: &str, c: &QuizCourse, runs: &[Run<'_>]) {
+    for &(name, cohort, pre, post, course_wide, about_trainer) in runs {
+        let (_, token) = app
+            .signed_in(admin, &format!("{name}@dinkes.go.id"), &[], Some(unit))
+            .await;
+        let e = enroll(app, &token, cohort).await;
+        take_two(app, &token, &c.pre, pre).await;
+        // The post-test opens once the required lessons are complete.
+        complete(
+            app,
+            &token,
+            &c.text,
+            Utc::now() - chrono::Duration::hours(1),
+        )
         .await;
-    let e = enroll(app, &token, r.cohort).await;
-    take(app, &token, &c.pre, r.pre).await;
-    // The post-test opens once the required lessons are complete.
-    complete(
-        app,
-        &token,
-        &c.text,
-        Utc::now() - chrono::Duration::hours(1),
-    )
-    .await;
-    take(app, &token, &c.post, r.post).await;
-    let form = ev::form(app, &token, &e, "REACTION").await;
-    let answers = ev::answers(
-        &form,
-        |item| {
+        take_two(app, &token, &c.post, post).await;
+        let likert = |item: &Value| {
             if item["trainer"].is_null() {
-                r.course_wide
+                course_wide
             } else {
-                r.about_trainer
+                about_trainer
             }
-        },
-        |_| Some("Cukup baik".into()),
-    );
-    let body = ev::submit(app, &token, &e, "REACTION", &answers).await;
-    assert!(body.get("errors").is_none(), "{body}");
+        };
+        let text = |_: &Value| Some("Cukup baik".into());
+        answer_survey(app, &token, &e, "REACTION", likert, text).await;
+    }
+}
+
+/// A course-trend point's reaction `(n, mean)` and gain `(paired, pre mean, post mean, <g>)`.
+#[track_caller]
+fn reaction_and_gain(point: &Value, (n, mean): (i64, f64), gain: (i64, f64, f64, f64)) {
+    assert_eq!(point["reactionResponses"], n, "{point}");
+    approx(&point["reactionMean"], mean);
+    let g = &point["gain"];
+    assert_eq!(g["paired"], gain.0, "{point}");
+    approx(&g["preMean"], gain.1);
+    approx(&g["postMean"], gain.2);
+    approx(&g["classGain"], gain.3);
 }
 
 fn points(trend: &Value) -> Vec<Value> {
@@ -356,34 +190,20 @@ async fn trends_mark_falling_cohorts_and_hide_trainer_means_below_five() {
     let admin = app.admin().await;
     let dinkes = app.unit(&admin, "DINKES", None).await;
     let disdik = app.unit(&admin, "DISDIK", None).await;
-    let (_, ua_dinkes) = app
-        .signed_in(&admin, "ua@dinkes.go.id", &["UNIT_ADMIN"], Some(&dinkes))
-        .await;
-    let (_, ua_disdik) = app
-        .signed_in(&admin, "ua@disdik.go.id", &["UNIT_ADMIN"], Some(&disdik))
-        .await;
-    let (t_id, t) = app
-        .signed_in(&admin, "pelatih@bkpsdm.go.id", &["TRAINER"], None)
-        .await;
-    let (other_id, other_trainer) = app
-        .signed_in(&admin, "pelatih-lain@bkpsdm.go.id", &["TRAINER"], None)
-        .await;
+    let (_, ua_dinkes) = unit_admin(&app, &admin, "ua@dinkes.go.id", &dinkes).await;
+    let (_, ua_disdik) = unit_admin(&app, &admin, "ua@disdik.go.id", &disdik).await;
+    let (t_id, t) = trainer(&app, &admin, "pelatih@bkpsdm.go.id").await;
+    let (other_id, other_trainer) = trainer(&app, &admin, "pelatih-lain@bkpsdm.go.id").await;
     let mr = quiz_course(&app, &admin, &t, "MR", true).await;
     let course_b = quiz_course(&app, &admin, &t, "B", false).await;
 
     // Angkatan I first, measured alone; the others come later (created out of time order).
     let c1 = cohort(&app, &admin, &mr.id, "Angkatan I", "2025-01-06").await;
-    for (name, pre, post, cw, tr) in [("a1", "00", "11", 5, 5), ("a2", "10", "11", 4, 5)] {
-        let r = Run {
-            name,
-            cohort: &c1,
-            pre,
-            post,
-            course_wide: cw,
-            about_trainer: tr,
-        };
-        run(&app, &admin, &dinkes, &mr, r).await;
-    }
+    let first = [
+        ("a1", c1.as_str(), "00", "11", 5, 5),
+        ("a2", &c1, "10", "11", 4, 5),
+    ];
+    run(&app, &admin, &dinkes, &mr, &first).await;
     let (_, course_small) = measured(&app, &seen, &admin, COURSE_TREND, json!({"c": mr.id})).await;
     let (_, course_small_t) = measured(&app, &seen, &t, COURSE_TREND, json!({"c": mr.id})).await;
     let (_, trainer_small) = measured(&app, &seen, &admin, TRAINER_TREND, json!({"p": t_id})).await;
@@ -393,25 +213,16 @@ async fn trends_mark_falling_cohorts_and_hide_trainer_means_below_five() {
     let c2 = cohort(&app, &admin, &mr.id, "Angkatan II", "2025-04-07").await;
     let khusus = cohort(&app, &admin, &mr.id, "Angkatan Khusus", "2025-03-03").await;
     let b1 = cohort(&app, &admin, &course_b.id, "Angkatan B-I", "2025-02-03").await;
-    for (name, cohort, pre, post, cw, tr) in [
-        ("b1", &c2, "00", "11", 5, 5),
+    let later = [
+        ("b1", c2.as_str(), "00", "11", 5, 5),
         ("b2", &c2, "00", "11", 4, 4),
         ("b3", &c2, "10", "11", 4, 4),
         ("b4", &c2, "10", "11", 4, 4),
         ("b5", &c2, "10", "10", 4, 4),
         ("c1", &c3, "10", "10", 4, 3),
         ("c2", &c3, "00", "11", 3, 3),
-    ] {
-        let r = Run {
-            name,
-            cohort,
-            pre,
-            post,
-            course_wide: cw,
-            about_trainer: tr,
-        };
-        run(&app, &admin, &dinkes, &mr, r).await;
-    }
+    ];
+    run(&app, &admin, &dinkes, &mr, &later).await;
 
     // The course trend, as an admin.
     let (d, course_large) = measured(&app, &seen, &admin, COURSE_TREND, json!({"c": mr.id})).await;
@@ -422,7 +233,7 @@ async fn trends_mark_falling_cohorts_and_hide_trainer_means_below_five() {
     assert_eq!(trend["postTest"]["quizId"], mr.post.as_str());
     assert_eq!(trend["postTest"]["title"], "Post-test");
     let p = points(trend);
-    let order: Vec<String> = p.iter().map(|x| s(&x["cohortId"])).collect();
+    let order = column(&trend["points"], &["cohortId"]);
     assert_eq!(
         order,
         vec![c1.clone(), khusus.clone(), c2.clone(), c3.clone()]
@@ -433,12 +244,7 @@ async fn trends_mark_falling_cohorts_and_hide_trainer_means_below_five() {
         chrono::DateTime::parse_from_rfc3339("2025-01-06T01:00:00Z").unwrap()
     );
     // I
-    assert_eq!(p[0]["reactionResponses"], 2);
-    approx(&p[0]["reactionMean"], 4.5);
-    assert_eq!(p[0]["gain"]["paired"], 2);
-    approx(&p[0]["gain"]["preMean"], 25.0);
-    approx(&p[0]["gain"]["postMean"], 100.0);
-    approx(&p[0]["gain"]["classGain"], 1.0);
+    reaction_and_gain(&p[0], (2, 4.5), (2, 25.0, 100.0, 1.0));
     assert_eq!(p[0]["gain"]["classGainCategory"], "HIGH");
     assert_eq!(p[0]["falling"], false);
     // Khusus: an empty cohort is a point with nothing in it.
@@ -448,12 +254,7 @@ async fn trends_mark_falling_cohorts_and_hide_trainer_means_below_five() {
     assert_eq!(p[1]["gain"]["classGain"], Value::Null);
     assert_eq!(p[1]["falling"], false);
     // II: reaction down 0.3 only; <g> down 1/7.
-    assert_eq!(p[2]["reactionResponses"], 5);
-    approx(&p[2]["reactionMean"], 4.2);
-    assert_eq!(p[2]["gain"]["paired"], 5);
-    approx(&p[2]["gain"]["preMean"], 30.0);
-    approx(&p[2]["gain"]["postMean"], 90.0);
-    approx(&p[2]["gain"]["classGain"], 6.0 / 7.0);
+    reaction_and_gain(&p[2], (5, 4.2), (5, 30.0, 90.0, 6.0 / 7.0));
     assert_eq!(p[2]["falling"], true);
     assert_eq!(measures(&p[2]), vec!["CLASS_GAIN"]);
     // III: the reaction falls here, and <g> again.
@@ -470,10 +271,7 @@ async fn trends_mark_falling_cohorts_and_hide_trainer_means_below_five() {
 
     // The DINKES unit admin: everyone is in DINKES, so the same gains; reaction means only from
     // 5 responses (II), I and III hidden with their n.
-    let d = app
-        .ok(Some(&ua_dinkes), COURSE_TREND, json!({"c": mr.id}))
-        .await;
-    let ut = &d["courseTrend"];
+    let ut = &report(&app, &ua_dinkes, COURSE_TREND, json!({"c": mr.id})).await;
     assert_eq!(ut["unitId"], dinkes.as_str());
     assert_eq!(ut["minimumResponses"], 5);
     let up = points(ut);
@@ -486,10 +284,8 @@ async fn trends_mark_falling_cohorts_and_hide_trainer_means_below_five() {
     assert_eq!(measures(&up[2]), vec!["CLASS_GAIN"]);
     assert_eq!(measures(&up[3]), vec!["CLASS_GAIN"]);
     // The DISDIK unit admin: nobody of theirs took it.
-    let d = app
-        .ok(Some(&ua_disdik), COURSE_TREND, json!({"c": mr.id}))
-        .await;
-    for x in points(&d["courseTrend"]) {
+    let d = report(&app, &ua_disdik, COURSE_TREND, json!({"c": mr.id})).await;
+    for x in points(&d) {
         assert_eq!(x["reactionResponses"], 0, "{x}");
         assert_eq!(x["gain"]["paired"], 0, "{x}");
         assert_eq!(x["falling"], false, "{x}");
@@ -502,7 +298,7 @@ async fn trends_mark_falling_cohorts_and_hide_trainer_means_below_five() {
     assert_eq!(tt["name"], "Person pelatih@bkpsdm.go.id");
     assert_eq!(tt["minimumResponses"], 0);
     let tp = points(tt);
-    let order: Vec<String> = tp.iter().map(|x| s(&x["cohortId"])).collect();
+    let order = column(&tt["points"], &["cohortId"]);
     assert_eq!(
         order,
         vec![
@@ -529,17 +325,9 @@ async fn trends_mark_falling_cohorts_and_hide_trainer_means_below_five() {
     assert_eq!(tp[1]["gain"]["classGain"], Value::Null);
     approx(&tp[3]["gain"]["classGain"], 6.0 / 7.0);
     approx(&tp[4]["gain"]["classGain"], 2.0 / 3.0);
+    let both = vec!["REACTION", "CLASS_GAIN"];
     let flags: Vec<Vec<String>> = tp.iter().map(measures).collect();
-    assert_eq!(
-        flags,
-        vec![
-            vec![],
-            vec![],
-            vec![],
-            vec!["REACTION".to_owned(), "CLASS_GAIN".to_owned()],
-            vec!["REACTION".to_owned(), "CLASS_GAIN".to_owned()],
-        ]
-    );
+    assert_eq!(flags, [vec![], vec![], vec![], both.clone(), both]);
 
     // As T themself: means below 5 responses are hidden, their n shown.
     let (d, trainer_large_t) = measured(&app, &seen, &t, TRAINER_TREND, json!({"p": t_id})).await;
@@ -552,17 +340,9 @@ async fn trends_mark_falling_cohorts_and_hide_trainer_means_below_five() {
     approx(&op[3]["trainerMean"], 4.2);
     assert_eq!(op[4]["trainerResponses"], 2);
     assert_eq!(op[4]["trainerMean"], Value::Null);
+    let gain = vec!["CLASS_GAIN"];
     let flags: Vec<Vec<String>> = op.iter().map(measures).collect();
-    assert_eq!(
-        flags,
-        vec![
-            vec![],
-            vec![],
-            vec![],
-            vec!["CLASS_GAIN".to_owned()],
-            vec!["CLASS_GAIN".to_owned()],
-        ]
-    );
+    assert_eq!(flags, [vec![], vec![], vec![], gain.clone(), gain]);
 
     // The statements do not grow from 2 learners in 1 cohort to 9 learners in 5 cohorts.
     // Course trend, admin: course, cohorts, reaction, post-test, gains; the trainer adds the
@@ -578,43 +358,54 @@ async fn trends_mark_falling_cohorts_and_hide_trainer_means_below_five() {
     let (_, learner) = app
         .signed_in(&admin, "peserta@dinkes.go.id", &["LEARNER"], Some(&dinkes))
         .await;
-    for token in [&learner, &other_trainer] {
-        let r = app
-            .gql(Some(token), COURSE_TREND, json!({"c": mr.id}))
-            .await;
-        code_of(&r, "FORBIDDEN");
-    }
-    for token in [&learner, &other_trainer, &ua_dinkes] {
-        let r = app
-            .gql(Some(token), TRAINER_TREND, json!({"p": t_id}))
-            .await;
-        code_of(&r, "FORBIDDEN");
-    }
-    // Unknown things: NOT_FOUND for an admin; someone else's question stays FORBIDDEN.
+    let course = json!({"c": mr.id});
+    let person = json!({"p": t_id});
     let unknown = Uuid::new_v4().to_string();
-    let r = app
-        .gql(Some(&admin), COURSE_TREND, json!({"c": unknown}))
-        .await;
-    code_of(&r, "NOT_FOUND");
-    let r = app
-        .gql(Some(&admin), TRAINER_TREND, json!({"p": unknown}))
-        .await;
-    code_of(&r, "NOT_FOUND");
-    let r = app
-        .gql(Some(&t), TRAINER_TREND, json!({"p": unknown}))
-        .await;
-    code_of(&r, "FORBIDDEN");
-    let r = app
-        .gql(Some(&admin), TRAINER_TREND, json!({"p": "x"}))
-        .await;
-    code_of(&r, "BAD_USER_INPUT");
-    let r = app.gql(None, COURSE_TREND, json!({"c": mr.id})).await;
-    code_of(&r, "UNAUTHENTICATED");
+    let (unknown_course, unknown_person) = (json!({"c": unknown}), json!({"p": unknown}));
+    let bad = json!({"p": "x"});
+    for (token, q, vars, code) in [
+        (Some(&learner), COURSE_TREND, &course, "FORBIDDEN"),
+        (Some(&other_trainer), COURSE_TREND, &course, "FORBIDDEN"),
+        (Some(&learner), TRAINER_TREND, &person, "FORBIDDEN"),
+        (Some(&other_trainer), TRAINER_TREND, &person, "FORBIDDEN"),
+        (Some(&ua_dinkes), TRAINER_TREND, &person, "FORBIDDEN"),
+        // Unknown things: NOT_FOUND for an admin; someone else's question stays FORBIDDEN.
+        (Some(&admin), COURSE_TREND, &unknown_course, "NOT_FOUND"),
+        (Some(&admin), TRAINER_TREND, &unknown_person, "NOT_FOUND"),
+        (Some(&t), TRAINER_TREND, &unknown_person, "FORBIDDEN"),
+        (Some(&admin), TRAINER_TREND, &bad, "BAD_USER_INPUT"),
+        (None, COURSE_TREND, &course, "UNAUTHENTICATED"),
+    ] {
+        refused(&app, token.map(String::as_str), q, vars.clone(), code).await;
+    }
     // A trainer of nothing reading their own trend: no points.
-    let d = app
-        .ok(Some(&other_trainer), TRAINER_TREND, json!({"p": other_id}))
-        .await;
-    assert_eq!(d["trainerTrend"]["points"], json!([]));
+    let d = report(&app, &other_trainer, TRAINER_TREND, json!({"p": other_id})).await;
+    assert_eq!(d["points"], json!([]));
+}
+
+/// The unit tree of the matrix and the compliance test: KOTA with DINKES and DISDIK below it,
+/// and `below_dinkes` below DINKES. Returns the admin's token, then the units KOTA, DINKES and
+/// DISDIK, then those below DINKES in order.
+async fn kota_tree<const N: usize>(
+    app: &TestApp,
+    below_dinkes: [&str; N],
+) -> (String, [String; 3], [String; N]) {
+    let admin = app.admin().await;
+    let kota = app.unit(&admin, "KOTA", None).await;
+    let dinkes = app.unit(&admin, "DINKES", Some(&kota)).await;
+    let disdik = app.unit(&admin, "DISDIK", Some(&kota)).await;
+    let mut leaves = Vec::new();
+    for code in below_dinkes {
+        leaves.push(app.unit(&admin, code, Some(&dinkes)).await);
+    }
+    let leaves = leaves.try_into().expect("one unit per code");
+    (admin, [kota, dinkes, disdik], leaves)
+}
+
+/// A new person `<name>@kota.go.id` of `unit`, signed in; returns (id, token).
+async fn person(app: &TestApp, admin: &str, name: &str, unit: &str) -> (String, String) {
+    app.signed_in(admin, &format!("{name}@kota.go.id"), &[], Some(unit))
+        .await
 }
 
 /// The unit tree (three levels below the city):
@@ -651,35 +442,13 @@ async fn trends_mark_falling_cohorts_and_hide_trainer_means_below_five() {
 #[tokio::test]
 async fn the_completion_matrix_aggregates_each_subtree() {
     let (app, seen) = counted_app().await;
-    let admin = app.admin().await;
-    let kota = app.unit(&admin, "KOTA", None).await;
-    let dinkes = app.unit(&admin, "DINKES", Some(&kota)).await;
-    let disdik = app.unit(&admin, "DISDIK", Some(&kota)).await;
-    let pkm_a = app.unit(&admin, "PKM-A", Some(&dinkes)).await;
-    let pkm_b = app.unit(&admin, "PKM-B", Some(&dinkes)).await;
-    let (_, ua) = app
-        .signed_in(&admin, "ua@dinkes.go.id", &["UNIT_ADMIN"], Some(&dinkes))
-        .await;
+    let (admin, [kota, dinkes, disdik], [pkm_a, pkm_b]) = kota_tree(&app, ["PKM-A", "PKM-B"]).await;
+    let (_, ua) = unit_admin(&app, &admin, "ua@dinkes.go.id", &dinkes).await;
     let x = ev::course(&app, &admin, "X", 2, 1).await;
     let y = ev::course(&app, &admin, "Y", 2, 1).await;
-    let x2 = s(&app
-        .ok(
-            Some(&admin),
-            CREATE_COHORT,
-            json!({"c": x.id, "i": {"name": "Angkatan II X"}}),
-        )
-        .await["createCohort"]["id"]);
+    let x2 = create_cohort(&app, &admin, &x.id, json!({"name": "Angkatan II X"})).await;
     let at = Utc::now() - chrono::Duration::hours(2);
-    let person = |name: &'static str, unit: &str| {
-        let unit = unit.to_owned();
-        let app = &app;
-        let admin = &admin;
-        async move {
-            app.signed_in(admin, &format!("{name}@kota.go.id"), &[], Some(&unit))
-                .await
-                .1
-        }
-    };
+    let person = async |name: &str, unit: &str| person(&app, &admin, name, unit).await.1;
     let vars = |u: Option<&str>| json!({"u": u, "c": [x.id, y.id]});
 
     // p1 and p2 first, for the statement count.
@@ -730,10 +499,7 @@ async fn the_completion_matrix_aggregates_each_subtree() {
         assert_eq!(c["courseId"], course, "{c}");
         assert_eq!(c["enrolled"], enrolled, "{c}");
         assert_eq!(c["completed"], completed, "{c}");
-        match rate {
-            Some(r) => approx(&c["completionRate"], r),
-            None => assert_eq!(c["completionRate"], Value::Null, "{c}"),
-        }
+        approx_or_null(&c["completionRate"], rate, TOLERANCE);
     };
     check(cell(&rows[0], 0), &x.id, 5, 4, Some(0.8));
     check(cell(&rows[0], 1), &y.id, 1, 0, Some(0.0));
@@ -767,30 +533,21 @@ async fn the_completion_matrix_aggregates_each_subtree() {
     check(m["total"][0].clone(), &x.id, 5, 4, Some(0.8));
     check(m["total"][1].clone(), &y.id, 1, 0, Some(0.0));
     // A leaf inside their subtree: no rows, its own total (p3 and p7).
-    let d = app.ok(Some(&ua), MATRIX, vars(Some(pkm_b.as_str()))).await;
-    assert_eq!(d["completionMatrix"]["rows"], json!([]));
-    check(
-        d["completionMatrix"]["total"][0].clone(),
-        &x.id,
-        2,
-        2,
-        Some(1.0),
-    );
+    let d = report(&app, &ua, MATRIX, vars(Some(pkm_b.as_str()))).await;
+    assert_eq!(d["rows"], json!([]));
+    check(d["total"][0].clone(), &x.id, 2, 2, Some(1.0));
     // The same course twice is one column.
-    let d = app
-        .ok(
-            Some(&ua),
-            MATRIX,
-            json!({"u": pkm_b, "c": [y.id, x.id, y.id]}),
-        )
-        .await;
-    let cols: Vec<String> = d["completionMatrix"]["courses"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| s(&c["courseId"]))
-        .collect();
-    assert_eq!(cols, vec![y.id.clone(), x.id.clone()]);
+    let d = report(
+        &app,
+        &ua,
+        MATRIX,
+        json!({"u": pkm_b, "c": [y.id, x.id, y.id]}),
+    )
+    .await;
+    assert_eq!(
+        column(&d["courses"], &["courseId"]),
+        vec![y.id.clone(), x.id.clone()]
+    );
 
     // Statements: the same with 2 or 8 people. Admin with a unit: root unit, courses, row
     // units, counts; without one, no root unit; a unit admin: their scope, their unit, then
@@ -800,44 +557,27 @@ async fn the_completion_matrix_aggregates_each_subtree() {
     assert_eq!(admin_top, 3);
     assert_eq!((ua_small, ua_large), (5, 5));
 
-    // Outside the unit admin's subtree, and people who manage no unit.
-    for unit in [&kota, &disdik] {
-        let r = app.gql(Some(&ua), MATRIX, vars(Some(unit.as_str()))).await;
-        code_of(&r, "FORBIDDEN");
-    }
-    let r = app.gql(Some(&p1), MATRIX, vars(None)).await;
-    code_of(&r, "FORBIDDEN");
-    let r = app.gql(Some(&x.trainers[0].1), MATRIX, vars(None)).await;
-    code_of(&r, "FORBIDDEN");
-    // Bad input.
+    // 51 courses are too many.
     let many: Vec<String> = (0..51).map(|_| Uuid::new_v4().to_string()).collect();
-    let r = app
-        .gql(Some(&admin), MATRIX, json!({"u": kota, "c": many}))
-        .await;
-    code_of(&r, "BAD_USER_INPUT");
+    let too_many = json!({"u": kota, "c": many});
+    let r = refused(&app, Some(&admin), MATRIX, too_many, "BAD_USER_INPUT").await;
     assert_eq!(r["errors"][0]["extensions"]["field"], "courseIds", "{r}");
-    let r = app
-        .gql(Some(&admin), MATRIX, json!({"u": kota, "c": []}))
-        .await;
-    code_of(&r, "BAD_USER_INPUT");
-    let r = app
-        .gql(Some(&admin), MATRIX, json!({"u": kota, "c": ["nope"]}))
-        .await;
-    code_of(&r, "BAD_USER_INPUT");
-    // 50 is fine as to the count, but unknown courses are not.
-    let fifty: Vec<String> = many.into_iter().take(50).collect();
-    let r = app
-        .gql(Some(&admin), MATRIX, json!({"u": kota, "c": fifty}))
-        .await;
-    code_of(&r, "NOT_FOUND");
-    let r = app
-        .gql(
-            Some(&admin),
-            MATRIX,
-            json!({"u": Uuid::new_v4().to_string(), "c": [x.id]}),
-        )
-        .await;
-    code_of(&r, "NOT_FOUND");
+    let unknown_unit = Uuid::new_v4().to_string();
+    for (token, input, code) in [
+        // Outside the unit admin's subtree, and people who manage no unit.
+        (&ua, vars(Some(kota.as_str())), "FORBIDDEN"),
+        (&ua, vars(Some(disdik.as_str())), "FORBIDDEN"),
+        (&p1, vars(None), "FORBIDDEN"),
+        (&x.trainers[0].1, vars(None), "FORBIDDEN"),
+        // Bad input.
+        (&admin, json!({"u": kota, "c": []}), "BAD_USER_INPUT"),
+        (&admin, json!({"u": kota, "c": ["nope"]}), "BAD_USER_INPUT"),
+        // 50 is fine as to the count, but unknown courses are not.
+        (&admin, json!({"u": kota, "c": many[..50]}), "NOT_FOUND"),
+        (&admin, json!({"u": unknown_unit, "c": [x.id]}), "NOT_FOUND"),
+    ] {
+        refused(&app, Some(token), MATRIX, input, code).await;
+    }
 }
 
 /// Units KOTA ── DINKES ── PKM-A, and KOTA ── DISDIK. JP in 2025 (the JP year is the calendar
@@ -866,50 +606,26 @@ async fn the_completion_matrix_aggregates_each_subtree() {
 #[tokio::test]
 async fn jp_compliance_counts_classroom_jp_by_wib_year_per_subtree() {
     let (app, seen) = counted_app().await;
-    let admin = app.admin().await;
-    let kota = app.unit(&admin, "KOTA", None).await;
-    let dinkes = app.unit(&admin, "DINKES", Some(&kota)).await;
-    let disdik = app.unit(&admin, "DISDIK", Some(&kota)).await;
-    let pkm_a = app.unit(&admin, "PKM-A", Some(&dinkes)).await;
-    let (ua_id, ua) = app
-        .signed_in(&admin, "ua@dinkes.go.id", &["UNIT_ADMIN"], Some(&dinkes))
-        .await;
+    let (admin, [kota, dinkes, disdik], [pkm_a]) = kota_tree(&app, ["PKM-A"]).await;
+    let (ua_id, ua) = unit_admin(&app, &admin, "ua@dinkes.go.id", &dinkes).await;
     let c = ev::course(&app, &admin, "C", 8, 1).await;
     let in_2025 = chrono::DateTime::parse_from_rfc3339("2025-06-02T03:00:00Z")
         .unwrap()
         .with_timezone(&Utc);
-    let person = |name: &'static str, unit: &str| {
-        let unit = unit.to_owned();
-        let app = &app;
-        let admin = &admin;
-        async move {
-            app.signed_in(admin, &format!("{name}@kota.go.id"), &[], Some(&unit))
-                .await
-        }
-    };
-    let classroom = |who: &str, jp: i32, at: &str| {
+    let person = async |name: &str, unit: &str| person(&app, &admin, name, unit).await;
+    let classroom = async |who: &str, jp: i32, at: &str| {
         let input =
             json!({"personId": who, "jp": jp, "earnedAt": at, "description": "Pelatihan klasikal"});
-        let app = &app;
-        let admin = &admin;
-        async move {
-            app.ok(Some(admin), RECORD_JP, json!({"i": input})).await;
-        }
+        app.ok(Some(&admin), RECORD_JP, json!({"i": input})).await;
     };
     let vars = |u: Option<&str>, y: i32| json!({"u": u, "y": y, "f": 10});
+    let of_kota = |y: i32| vars(Some(kota.as_str()), y);
 
     let (q1_id, q1) = person("q1", &pkm_a).await;
     classroom(&q1_id, 12, "2025-03-10T02:00:00Z").await;
     enroll(&app, &q1, &c.cohort).await;
     complete(&app, &q1, &c.lesson, in_2025).await;
-    let (_, small) = measured(
-        &app,
-        &seen,
-        &admin,
-        COMPLIANCE,
-        vars(Some(kota.as_str()), 2025),
-    )
-    .await;
+    let (_, small) = measured(&app, &seen, &admin, COMPLIANCE, of_kota(2025)).await;
 
     let (q2_id, _) = person("q2", &pkm_a).await;
     classroom(&q2_id, 19, "2025-05-05T02:00:00Z").await;
@@ -926,14 +642,7 @@ async fn jp_compliance_counts_classroom_jp_by_wib_year_per_subtree() {
     classroom(&q7_id, 40, "2025-09-01T02:00:00Z").await;
     app.ok(Some(&admin), DISABLE, json!({"id": q7_id})).await;
 
-    let (d, large) = measured(
-        &app,
-        &seen,
-        &admin,
-        COMPLIANCE,
-        vars(Some(kota.as_str()), 2025),
-    )
-    .await;
+    let (d, large) = measured(&app, &seen, &admin, COMPLIANCE, of_kota(2025)).await;
     let r = &d["jpCompliance"];
     assert_eq!(r["year"], 2025);
     assert_eq!(r["target"], 20);
@@ -977,49 +686,36 @@ async fn jp_compliance_counts_classroom_jp_by_wib_year_per_subtree() {
     assert_eq!(r["peopleBelowTarget"]["pageInfo"]["hasNextPage"], false);
 
     // Pages of 3: the fourth on the next page.
-    let d = app
-        .ok(
-            Some(&admin),
-            COMPLIANCE,
-            json!({"u": kota, "y": 2025, "f": 3}),
-        )
-        .await;
-    let page = &d["jpCompliance"]["peopleBelowTarget"];
+    let d = report(
+        &app,
+        &admin,
+        COMPLIANCE,
+        json!({"u": kota, "y": 2025, "f": 3}),
+    )
+    .await;
+    let page = &d["peopleBelowTarget"];
     assert_eq!(page["edges"].as_array().unwrap().len(), 3);
     assert_eq!(page["pageInfo"]["hasNextPage"], true);
-    let d = app
-        .ok(
-            Some(&admin),
-            COMPLIANCE,
-            json!({"u": kota, "y": 2025, "f": 3, "a": page["pageInfo"]["endCursor"]}),
-        )
-        .await;
-    let next = &d["jpCompliance"]["peopleBelowTarget"];
+    let after = json!({"u": kota, "y": 2025, "f": 3, "a": page["pageInfo"]["endCursor"]});
+    let d = report(&app, &admin, COMPLIANCE, after).await;
+    let next = &d["peopleBelowTarget"];
     assert_eq!(next["edges"].as_array().unwrap().len(), 1);
     assert_eq!(next["edges"][0]["node"]["personId"], below[3].0.as_str());
     assert_eq!(next["pageInfo"]["hasPreviousPage"], true);
     assert_eq!(next["pageInfo"]["hasNextPage"], false);
 
     // 2026: only q3's 10 JP (earned 2026-01-01 00:30 WIB); 7 people, nobody compliant.
-    let d = app
-        .ok(Some(&admin), COMPLIANCE, vars(Some(kota.as_str()), 2026))
-        .await;
-    check(&d["jpCompliance"]["total"], 7, 0, 0.0, 10.0 / 7.0);
+    let d = report(&app, &admin, COMPLIANCE, of_kota(2026)).await;
+    check(&d["total"], 7, 0, 0.0, 10.0 / 7.0);
 
     // The unit admin, by default their unit: PKM-A with q1 and q2; q7 is disabled.
-    let d = app.ok(Some(&ua), COMPLIANCE, vars(None, 2025)).await;
-    let r = &d["jpCompliance"];
+    let r = &report(&app, &ua, COMPLIANCE, vars(None, 2025)).await;
     assert_eq!(r["unit"]["unitId"], dinkes.as_str());
     assert_eq!(r["rows"].as_array().unwrap().len(), 1);
     assert_eq!(r["rows"][0]["unit"]["unitId"], pkm_a.as_str());
     check(&r["rows"][0]["figures"], 2, 1, 0.5, 19.5);
     check(&r["total"], 4, 2, 0.5, 17.25);
-    let mut ids: Vec<String> = r["peopleBelowTarget"]["edges"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| s(&e["node"]["personId"]))
-        .collect();
+    let mut ids = column(&r["peopleBelowTarget"]["edges"], &["node", "personId"]);
     ids.sort();
     let mut want = vec![ua_id.clone(), q2_id.clone()];
     want.sort();
@@ -1030,40 +726,24 @@ async fn jp_compliance_counts_classroom_jp_by_wib_year_per_subtree() {
     assert_eq!(small, large);
     assert_eq!(large, 5, "{:#?}", seen.lock().unwrap());
 
-    // Outside the subtree, people who manage no unit, bad years, unknown units.
-    for unit in [&kota, &disdik] {
-        let r = app
-            .gql(Some(&ua), COMPLIANCE, vars(Some(unit.as_str()), 2025))
-            .await;
-        code_of(&r, "FORBIDDEN");
-    }
-    let r = app.gql(Some(&q4), COMPLIANCE, vars(None, 2025)).await;
-    code_of(&r, "FORBIDDEN");
+    // Years out of range (2000 is in range: nobody compliant); then outside the subtree, people
+    // who manage no unit, an unknown unit, a bad cursor.
     for year in [1999, 2101] {
-        let r = app
-            .gql(Some(&admin), COMPLIANCE, vars(Some(kota.as_str()), year))
-            .await;
-        code_of(&r, "BAD_USER_INPUT");
+        let input = of_kota(year);
+        let r = refused(&app, Some(&admin), COMPLIANCE, input, "BAD_USER_INPUT").await;
         assert_eq!(r["errors"][0]["extensions"]["field"], "year", "{r}");
     }
-    let d = app
-        .ok(Some(&admin), COMPLIANCE, vars(Some(kota.as_str()), 2000))
-        .await;
-    assert_eq!(d["jpCompliance"]["total"]["compliant"], 0);
-    let r = app
-        .gql(
-            Some(&admin),
-            COMPLIANCE,
-            vars(Some(Uuid::new_v4().to_string().as_str()), 2025),
-        )
-        .await;
-    code_of(&r, "NOT_FOUND");
-    let r = app
-        .gql(
-            Some(&admin),
-            COMPLIANCE,
-            json!({"u": kota, "y": 2025, "a": "not-a-cursor"}),
-        )
-        .await;
-    code_of(&r, "BAD_USER_INPUT");
+    let d = report(&app, &admin, COMPLIANCE, of_kota(2000)).await;
+    assert_eq!(d["total"]["compliant"], 0);
+    let unknown_unit = Uuid::new_v4().to_string();
+    let bad_cursor = json!({"u": kota, "y": 2025, "a": "not-a-cursor"});
+    for (token, input, code) in [
+        (&ua, of_kota(2025), "FORBIDDEN"),
+        (&ua, vars(Some(disdik.as_str()), 2025), "FORBIDDEN"),
+        (&q4, vars(None, 2025), "FORBIDDEN"),
+        (&admin, vars(Some(unknown_unit.as_str()), 2025), "NOT_FOUND"),
+        (&admin, bad_cursor, "BAD_USER_INPUT"),
+    ] {
+        refused(&app, Some(token), COMPLIANCE, input, code).await;
+    }
 }

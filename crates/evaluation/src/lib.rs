@@ -8,8 +8,9 @@
 //! - [`certificate`]: issuing (idempotent, one per enrollment), verification codes, the PDF and
 //!   its signed download route.
 //! - [`sweep`]: the periodic job that issues certificates, asks follow-ups and sends reminders.
-//! - [`report`]: the learning report (pre-test vs post-test, Hake's gain) and item analysis
-//!   (classical test theory). Other reports are meant to arrive beside them.
+//! - [`report`]: a course's completion, reaction, learning (Hake's gain), follow-up and item
+//!   analysis reports; trends across cohorts and trainers; the unit × course completion matrix
+//!   and JP compliance. Each is aggregated in the database in a fixed number of statements.
 //! - [`export`]: CSV, XLSX and a printable HTML page of a course's reports, streamed behind a
 //!   signed link (`reportExportUrl`).
 

@@ -10,19 +10,20 @@ use lms_tests::TestApp;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-const CREATE_COURSE: &str = "mutation($i: CreateCourseInput!) { createCourse(input: $i) { id } }";
-const CREATE_MODULE: &str =
+pub const CREATE_COURSE: &str =
+    "mutation($i: CreateCourseInput!) { createCourse(input: $i) { id } }";
+pub const CREATE_MODULE: &str =
     "mutation($c: ID!, $i: CreateModuleInput!) { createModule(courseId: $c, input: $i) { id } }";
-const CREATE_LESSON: &str =
+pub const CREATE_LESSON: &str =
     "mutation($m: ID!, $i: CreateLessonInput!) { createLesson(moduleId: $m, input: $i) { id } }";
-const ADD_OWNER: &str =
+pub const ADD_OWNER: &str =
     "mutation($c: ID!, $p: ID!) { addCourseOwner(courseId: $c, personId: $p) { id } }";
-const SUBMIT_COURSE: &str = "mutation($id: ID!) { submitCourseForReview(id: $id) { state } }";
-const APPROVE: &str = "mutation($id: ID!) { approveCourse(id: $id) { state } }";
-const CREATE_COHORT: &str =
+pub const SUBMIT_COURSE: &str = "mutation($id: ID!) { submitCourseForReview(id: $id) { state } }";
+pub const APPROVE: &str = "mutation($id: ID!) { approveCourse(id: $id) { state } }";
+pub const CREATE_COHORT: &str =
     "mutation($c: ID!, $i: CreateCohortInput!) { createCohort(courseId: $c, input: $i) { id } }";
-const ENROLL: &str = "mutation($c: ID!) { enroll(cohortId: $c) { id state } }";
-const SYNC: &str = "mutation($e: [ProgressEventInput!]!) { syncProgress(events: $e) { accepted enrollments { completed } } }";
+pub const ENROLL: &str = "mutation($c: ID!) { enroll(cohortId: $c) { id state } }";
+pub const SYNC: &str = "mutation($e: [ProgressEventInput!]!) { syncProgress(events: $e) { accepted enrollments { completed } } }";
 const CREATE_PERSON: &str = "mutation($i: CreatePersonInput!) { createPerson(input: $i) { id } }";
 
 /// `surveyForm` with everything a client shows.

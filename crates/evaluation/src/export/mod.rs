@@ -181,6 +181,16 @@ pub enum ReportSection {
     /// Item analysis per quiz and question version, with each quiz's reliability. Not for unit
     /// admins.
     Items,
+    /// The completion report: the total, then a row per learner's unit.
+    Completion,
+    /// The reaction report: course-wide per dimension, then per trainer (figures from 5
+    /// responses), with `n` and the response rate.
+    Reaction,
+    /// The follow-up report: the learner's and the supervisor's requests and answers per
+    /// question.
+    FollowUp,
+    /// The course trend: per cohort in time order, the reaction mean, `<g>` and what fell.
+    Trends,
 }
 
 impl ReportSection {
@@ -190,18 +200,27 @@ impl ReportSection {
             ReportSection::Learners => "peserta",
             ReportSection::Learning => "hasil-belajar",
             ReportSection::Items => "analisis-butir",
+            ReportSection::Completion => "penyelesaian",
+            ReportSection::Reaction => "reaksi",
+            ReportSection::FollowUp => "tindak-lanjut",
+            ReportSection::Trends => "tren",
         }
     }
 
+    /// Every section, in the workbook's order.
+    pub const ALL: [ReportSection; 7] = [
+        ReportSection::Completion,
+        ReportSection::Learning,
+        ReportSection::Reaction,
+        ReportSection::FollowUp,
+        ReportSection::Trends,
+        ReportSection::Items,
+        ReportSection::Learners,
+    ];
+
     /// The section named `s` in a link.
     pub fn parse(s: &str) -> Option<ReportSection> {
-        [
-            ReportSection::Learners,
-            ReportSection::Learning,
-            ReportSection::Items,
-        ]
-        .into_iter()
-        .find(|r| r.as_str() == s)
+        ReportSection::ALL.into_iter().find(|r| r.as_str() == s)
     }
 }
 
@@ -566,13 +585,13 @@ mod tests {
 
     #[test]
     fn names_in_links_round_trip() {
-        for s in [
-            ReportSection::Learners,
-            ReportSection::Learning,
-            ReportSection::Items,
-        ] {
+        for s in ReportSection::ALL {
             assert_eq!(ReportSection::parse(s.as_str()), Some(s));
         }
+        assert_eq!(
+            ReportSection::parse("tindak-lanjut"),
+            Some(ReportSection::FollowUp)
+        );
         for f in [ReportFormat::Csv, ReportFormat::Xlsx, ReportFormat::Html] {
             assert_eq!(ReportFormat::parse(f.extension()), Some(f));
         }

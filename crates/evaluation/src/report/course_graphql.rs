@@ -5,26 +5,15 @@
 
 use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use identity::graphql::parse_id;
-use kernel::GqlResultExt;
-use kernel::context::{actor, service};
-use uuid::Uuid;
 
 use super::completion::{self, UnitFigures};
 use super::follow_up::{self, AnswerSummary, FollowUpSide, QuestionSummary, RequestCounts};
+use super::graphql::{course_report, id_of, wrapped};
 use super::reaction::{self, overall};
 use crate::Evaluation;
 use crate::survey::graphql::{LikertSummary, SurveyDimensionResult, SurveyPerson, SurveyQuestion};
 use crate::survey::results::DimensionResult;
 use crate::survey::{Dimension, QuestionKind};
-
-fn evaluation<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Evaluation> {
-    service::<Evaluation>(ctx)
-}
-
-fn id_of(u: Uuid) -> ID {
-    ID(u.to_string())
-}
 
 fn dimensions(v: &[DimensionResult]) -> Vec<SurveyDimensionResult> {
     v.iter()
@@ -123,12 +112,7 @@ impl CompletionReport {
     /// The same figures by the learner's unit, by unit name (people without a unit last);
     /// they add up to `total` (but the medians).
     async fn by_unit(&self) -> Vec<UnitCompletionFigures> {
-        self.0
-            .units
-            .iter()
-            .cloned()
-            .map(UnitCompletionFigures)
-            .collect()
+        wrapped(&self.0.units, UnitCompletionFigures)
     }
 }
 
@@ -293,12 +277,7 @@ impl FollowUpReportSide {
     }
     /// Every question answered, in template order.
     async fn questions(&self) -> Vec<FollowUpQuestionSummary> {
-        self.0
-            .questions
-            .iter()
-            .cloned()
-            .map(FollowUpQuestionSummary)
-            .collect()
+        wrapped(&self.0.questions, FollowUpQuestionSummary)
     }
 }
 
@@ -335,13 +314,6 @@ impl FollowUpReport {
 #[derive(Default)]
 pub struct CourseReportQuery;
 
-fn ids(course_id: &ID, cohort_id: Option<ID>) -> async_graphql::Result<(Uuid, Option<Uuid>)> {
-    Ok((
-        parse_id("courseId", course_id)?,
-        cohort_id.map(|c| parse_id("cohortId", &c)).transpose()?,
-    ))
-}
-
 #[Object]
 impl CourseReportQuery {
     /// Completion of a course, of one cohort or of all: enrolled, started, completed, the
@@ -354,13 +326,9 @@ impl CourseReportQuery {
         course_id: ID,
         cohort_id: Option<ID>,
     ) -> async_graphql::Result<CompletionReport> {
-        let actor = actor(ctx)?;
-        let (course_id, cohort_id) = ids(&course_id, cohort_id)?;
-        evaluation(ctx)?
-            .completion_report(actor, course_id, cohort_id)
+        course_report(ctx, course_id, cohort_id, Evaluation::completion_report)
             .await
             .map(CompletionReport)
-            .gql()
     }
 
     /// The reaction survey of a course, of one cohort or of all: mean and distribution per
@@ -372,13 +340,9 @@ impl CourseReportQuery {
         course_id: ID,
         cohort_id: Option<ID>,
     ) -> async_graphql::Result<ReactionReport> {
-        let actor = actor(ctx)?;
-        let (course_id, cohort_id) = ids(&course_id, cohort_id)?;
-        evaluation(ctx)?
-            .reaction_report(actor, course_id, cohort_id)
+        course_report(ctx, course_id, cohort_id, Evaluation::reaction_report)
             .await
             .map(ReactionReport)
-            .gql()
     }
 
     /// The follow-up surveys of a course, of one cohort or of all: requests and response
@@ -390,12 +354,8 @@ impl CourseReportQuery {
         course_id: ID,
         cohort_id: Option<ID>,
     ) -> async_graphql::Result<FollowUpReport> {
-        let actor = actor(ctx)?;
-        let (course_id, cohort_id) = ids(&course_id, cohort_id)?;
-        evaluation(ctx)?
-            .follow_up_report(actor, course_id, cohort_id)
+        course_report(ctx, course_id, cohort_id, Evaluation::follow_up_report)
             .await
             .map(FollowUpReport)
-            .gql()
     }
 }

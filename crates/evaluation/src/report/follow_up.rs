@@ -177,38 +177,59 @@ impl Evaluation {
         if let Some(c) = cohort_id {
             require_cohort_of(&self.db, course_id, c).await?;
         }
-        let mut counts = request_counts(&self.db, course_id, cohort_id, &audience).await?;
-        let filter = results_filter(cohort_id, &audience, false);
-        let minimum = self.settings.min_responses;
-        let learner = side(
+        follow_up(
             &self.db,
-            course_id,
-            SurveyLevel::FollowUpLearner,
-            &filter,
-            minimum,
-            counts.remove(AUDIENCE_LEARNER).unwrap_or_default(),
-        )
-        .await?;
-        let supervisor = side(
-            &self.db,
-            course_id,
-            SurveyLevel::FollowUpSupervisor,
-            &filter,
-            minimum,
-            counts.remove(AUDIENCE_SUPERVISOR).unwrap_or_default(),
-        )
-        .await?;
-        Ok(FollowUpReport {
             course_id,
             cohort_id,
-            unit_id: match audience {
-                Audience::All => None,
-                Audience::Subtree { unit_id, .. } => Some(unit_id),
-            },
-            learner,
-            supervisor,
-        })
+            &audience,
+            self.settings.min_responses,
+        )
+        .await
     }
+}
+
+/// Computes the report for `audience`, texts from `minimum` responses (no authorization:
+/// callers have checked). The exports call it too.
+///
+/// # Errors
+/// INTERNAL on database failure.
+pub(crate) async fn follow_up(
+    conn: &impl ConnectionTrait,
+    course_id: Uuid,
+    cohort_id: Option<Uuid>,
+    audience: &Audience,
+    minimum: i64,
+) -> Result<FollowUpReport, EvaluationError> {
+    let mut counts = request_counts(conn, course_id, cohort_id, audience).await?;
+    let filter = results_filter(cohort_id, audience, false);
+    let learner = side(
+        conn,
+        course_id,
+        SurveyLevel::FollowUpLearner,
+        &filter,
+        minimum,
+        counts.remove(AUDIENCE_LEARNER).unwrap_or_default(),
+    )
+    .await?;
+    let supervisor = side(
+        conn,
+        course_id,
+        SurveyLevel::FollowUpSupervisor,
+        &filter,
+        minimum,
+        counts.remove(AUDIENCE_SUPERVISOR).unwrap_or_default(),
+    )
+    .await?;
+    Ok(FollowUpReport {
+        course_id,
+        cohort_id,
+        unit_id: match audience {
+            Audience::All => None,
+            Audience::Subtree { unit_id, .. } => Some(*unit_id),
+        },
+        learner,
+        supervisor,
+    })
 }
 
 /// One side of the follow-up: its requests and its survey's answers per question.

@@ -1,11 +1,16 @@
 //! The report part of the GraphQL API: `learningReport` (pre-test/post-test gains of a course)
 //! and `itemAnalysis` (question quality of a quiz). Resolvers parse ids, call an
 //! [`Evaluation`] method with the actor and wrap the result.
+//!
+//! The helpers at the top serve every report resolver (`course_graphql` and
+//! `overview_graphql` too): [`course_report`] and [`report_of`] are the whole body of a
+//! resolver whose arguments are ids, so that each checks the actor before its input, names the
+//! argument of a bad id, and codes its error the same way.
 
 use async_graphql::{Context, ID, Object, SimpleObject};
 use identity::graphql::parse_id;
-use kernel::GqlResultExt;
 use kernel::context::{actor, service};
+use kernel::{Actor, GqlResultExt};
 use quiz::question::QuestionKind;
 use quiz::quiz::QuizKind;
 use uuid::Uuid;
@@ -14,13 +19,50 @@ use super::items::{self, ItemReport};
 use super::learning::{self, PrePostResult, QuizRef};
 use super::stats::{self, GAIN_BINS, GainCategory, ItemFlag, ReliabilityMethod};
 use crate::Evaluation;
+use crate::error::EvaluationError;
 
-fn evaluation<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Evaluation> {
+pub(super) fn evaluation<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Evaluation> {
     service::<Evaluation>(ctx)
 }
 
-fn id_of(u: Uuid) -> ID {
+pub(super) fn id_of(u: Uuid) -> ID {
     ID(u.to_string())
+}
+
+/// Each of `items` wrapped for the schema: `wrapped(&self.0.points, CourseTrendPoint)`.
+pub(super) fn wrapped<T: Clone, W>(items: &[T], wrap: impl FnMut(T) -> W) -> Vec<W> {
+    items.iter().cloned().map(wrap).collect()
+}
+
+/// A report of a course, of one of its cohorts or of all: UNAUTHENTICATED without an actor,
+/// BAD_USER_INPUT on `courseId` or `cohortId` for an id that is not one, then `report`'s
+/// answer, its error coded.
+pub(super) async fn course_report<T>(
+    ctx: &Context<'_>,
+    course_id: ID,
+    cohort_id: Option<ID>,
+    report: impl AsyncFnOnce(&Evaluation, &Actor, Uuid, Option<Uuid>) -> Result<T, EvaluationError>,
+) -> async_graphql::Result<T> {
+    let actor = actor(ctx)?;
+    let course_id = parse_id("courseId", &course_id)?;
+    let cohort_id = cohort_id.map(|c| parse_id("cohortId", &c)).transpose()?;
+    report(evaluation(ctx)?, actor, course_id, cohort_id)
+        .await
+        .gql()
+}
+
+/// A report about one thing whose id is the argument `field`: UNAUTHENTICATED without an
+/// actor, BAD_USER_INPUT on `field` for an id that is not one, then `report`'s answer, its
+/// error coded.
+pub(super) async fn report_of<T>(
+    ctx: &Context<'_>,
+    field: &'static str,
+    id: ID,
+    report: impl AsyncFnOnce(&Evaluation, &Actor, Uuid) -> Result<T, EvaluationError>,
+) -> async_graphql::Result<T> {
+    let actor = actor(ctx)?;
+    let id = parse_id(field, &id)?;
+    report(evaluation(ctx)?, actor, id).await.gql()
 }
 
 fn count(n: u64) -> i64 {
@@ -180,12 +222,7 @@ impl LearningReport {
     }
     /// One entry per post-test that has a paired pre-test, in course order.
     async fn tests(&self) -> Vec<PrePostComparison> {
-        self.0
-            .tests
-            .iter()
-            .cloned()
-            .map(PrePostComparison)
-            .collect()
+        wrapped(&self.0.tests, PrePostComparison)
     }
 }
 
@@ -275,7 +312,7 @@ impl ItemAnalysis {
     }
     /// Per question version, in the quiz's order.
     async fn items(&self) -> Vec<ItemStatistics> {
-        self.0.items.iter().cloned().map(ItemStatistics).collect()
+        wrapped(&self.0.items, ItemStatistics)
     }
 }
 
@@ -294,14 +331,9 @@ impl ReportQuery {
         course_id: ID,
         cohort_id: Option<ID>,
     ) -> async_graphql::Result<LearningReport> {
-        let actor = actor(ctx)?;
-        let course_id = parse_id("courseId", &course_id)?;
-        let cohort_id = cohort_id.map(|c| parse_id("cohortId", &c)).transpose()?;
-        evaluation(ctx)?
-            .learning_report(actor, course_id, cohort_id)
+        course_report(ctx, course_id, cohort_id, Evaluation::learning_report)
             .await
             .map(LearningReport)
-            .gql()
     }
 
     /// Item analysis of a quiz per question version, with its reliability. Admins and the
@@ -311,12 +343,8 @@ impl ReportQuery {
         ctx: &Context<'_>,
         quiz_id: ID,
     ) -> async_graphql::Result<ItemAnalysis> {
-        let actor = actor(ctx)?;
-        let quiz_id = parse_id("quizId", &quiz_id)?;
-        evaluation(ctx)?
-            .item_analysis(actor, quiz_id)
+        report_of(ctx, "quizId", quiz_id, Evaluation::item_analysis)
             .await
             .map(ItemAnalysis)
-            .gql()
     }
 }

@@ -179,13 +179,19 @@ struct ScorePairRow {
 
 /// The `WHERE` of the report statements over post-test results `po` of quizzes `q`: the
 /// course, post-tests with a pre-test, and the cohort and unit filters, with their joins.
-struct Filter {
-    joins: String,
-    conditions: String,
-    values: Vec<Value>,
+/// Placeholders are numbered from 1, in the order of `values`. The exports' score
+/// distribution selects the same results with it.
+pub(crate) struct Filter {
+    /// `JOIN enrollments e …` (with a cohort), `JOIN people pe … JOIN units u …` (a subtree).
+    pub(crate) joins: String,
+    /// Conditions on `q`, `e` and `u`.
+    pub(crate) conditions: String,
+    /// Their values.
+    pub(crate) values: Vec<Value>,
 }
 
-fn filter(
+/// See [`Filter`].
+pub(crate) fn filter(
     backend: DbBackend,
     course_id: Uuid,
     cohort_id: Option<Uuid>,

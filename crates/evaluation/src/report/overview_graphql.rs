@@ -8,26 +8,18 @@ use chrono::{DateTime, Utc};
 use identity::entity::unit;
 use identity::graphql::parse_id;
 use kernel::GqlResultExt;
-use kernel::context::{actor, service};
+use kernel::context::actor;
 use kernel::pagination::Page;
 use progress::graphql::JpShortfall;
 use uuid::Uuid;
 
 use super::compliance::{self, ComplianceCounts};
-use super::graphql::ReportQuiz;
+use super::graphql::{ReportQuiz, evaluation, id_of, report_of, wrapped};
 use super::matrix::{self, MatrixCell};
 use super::stats::GainCategory;
 use super::trends::{self, CohortGain, TrendMeasure};
 use crate::Evaluation;
 use crate::error::EvaluationError;
-
-fn evaluation<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Evaluation> {
-    service::<Evaluation>(ctx)
-}
-
-fn id_of(u: Uuid) -> ID {
-    ID(u.to_string())
-}
 
 /// The class gain of a post-test in one cohort.
 pub struct CohortGainFigures(pub CohortGain);
@@ -121,12 +113,7 @@ impl CourseTrend {
     }
     /// One point per cohort, ordered by learning-window start.
     async fn points(&self) -> Vec<CourseTrendPoint> {
-        self.0
-            .points
-            .iter()
-            .cloned()
-            .map(CourseTrendPoint)
-            .collect()
+        wrapped(&self.0.points, CourseTrendPoint)
     }
 }
 
@@ -198,12 +185,7 @@ impl TrainerTrend {
     }
     /// One point per (course, cohort), in time order.
     async fn points(&self) -> Vec<TrainerTrendPoint> {
-        self.0
-            .points
-            .iter()
-            .cloned()
-            .map(TrainerTrendPoint)
-            .collect()
+        wrapped(&self.0.points, TrainerTrendPoint)
     }
 }
 
@@ -273,7 +255,7 @@ impl CompletionMatrixRow {
     }
     /// One cell per course, in the order of `courses`.
     async fn cells(&self) -> Vec<CompletionCell> {
-        self.0.cells.iter().copied().map(CompletionCell).collect()
+        wrapped(&self.0.cells, CompletionCell)
     }
 }
 
@@ -300,16 +282,11 @@ impl CompletionMatrix {
     }
     /// One row per child unit, by name.
     async fn rows(&self) -> Vec<CompletionMatrixRow> {
-        self.0
-            .rows
-            .iter()
-            .cloned()
-            .map(CompletionMatrixRow)
-            .collect()
+        wrapped(&self.0.rows, CompletionMatrixRow)
     }
     /// The whole subtree of `unit` (people attached to it directly included), per course.
     async fn total(&self) -> Vec<CompletionCell> {
-        self.0.total.iter().copied().map(CompletionCell).collect()
+        wrapped(&self.0.total, CompletionCell)
     }
 }
 
@@ -377,12 +354,7 @@ impl JpCompliance {
     }
     /// One row per child unit, by name.
     async fn rows(&self) -> Vec<JpComplianceRow> {
-        self.report
-            .rows
-            .iter()
-            .cloned()
-            .map(JpComplianceRow)
-            .collect()
+        wrapped(&self.report.rows, JpComplianceRow)
     }
     /// The whole subtree of `unit` (people attached to it directly included).
     async fn total(&self) -> JpComplianceFigures {
@@ -417,13 +389,9 @@ impl OverviewReportQuery {
         ctx: &Context<'_>,
         course_id: ID,
     ) -> async_graphql::Result<CourseTrend> {
-        let actor = actor(ctx)?;
-        let course_id = parse_id("courseId", &course_id)?;
-        evaluation(ctx)?
-            .course_trend(actor, course_id)
+        report_of(ctx, "courseId", course_id, Evaluation::course_trend)
             .await
             .map(CourseTrend)
-            .gql()
     }
 
     /// A trainer across the cohorts they trained in time order: their own reaction mean and
@@ -434,13 +402,9 @@ impl OverviewReportQuery {
         ctx: &Context<'_>,
         person_id: ID,
     ) -> async_graphql::Result<TrainerTrend> {
-        let actor = actor(ctx)?;
-        let person_id = parse_id("personId", &person_id)?;
-        evaluation(ctx)?
-            .trainer_trend(actor, person_id)
+        report_of(ctx, "personId", person_id, Evaluation::trainer_trend)
             .await
             .map(TrainerTrend)
-            .gql()
     }
 
     /// Enrolled, completed and completion rate per child unit of `unitId` (default: your unit;

@@ -21,6 +21,7 @@
 //! visible (0 or 1); whatever the number of learners and responses.
 
 use kernel::Actor;
+use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
 use super::completion::completed_count;
@@ -100,26 +101,49 @@ impl Evaluation {
         if let Some(c) = cohort_id {
             require_cohort_of(&self.db, course_id, c).await?;
         }
-        let completed = completed_count(&self.db, course_id, cohort_id, &audience).await?;
-        let results = filtered_results(
+        reaction(
             &self.db,
             course_id,
-            SurveyLevel::Reaction,
-            &results_filter(cohort_id, &audience, true),
+            cohort_id,
+            &audience,
             self.settings.min_responses,
         )
-        .await?;
-        Ok(ReactionReport {
-            course_id,
-            cohort_id,
-            unit_id: match audience {
-                Audience::All => None,
-                Audience::Subtree { unit_id, .. } => Some(unit_id),
-            },
-            completed,
-            results,
-        })
+        .await
     }
+}
+
+/// Computes the report for `audience`, figures about a trainer from `minimum` responses (no
+/// authorization: callers have checked). The exports call it too, so a file and the API
+/// never disagree on what is hidden.
+///
+/// # Errors
+/// INTERNAL on database failure.
+pub(crate) async fn reaction(
+    conn: &impl ConnectionTrait,
+    course_id: Uuid,
+    cohort_id: Option<Uuid>,
+    audience: &Audience,
+    minimum: i64,
+) -> Result<ReactionReport, EvaluationError> {
+    let completed = completed_count(conn, course_id, cohort_id, audience).await?;
+    let results = filtered_results(
+        conn,
+        course_id,
+        SurveyLevel::Reaction,
+        &results_filter(cohort_id, audience, true),
+        minimum,
+    )
+    .await?;
+    Ok(ReactionReport {
+        course_id,
+        cohort_id,
+        unit_id: match audience {
+            Audience::All => None,
+            Audience::Subtree { unit_id, .. } => Some(*unit_id),
+        },
+        completed,
+        results,
+    })
 }
 
 #[cfg(test)]

@@ -36,6 +36,13 @@
 //!   but `<g>` only with the previous cohort of the same course (gains of different tests are
 //!   not comparable).
 //!
+//! - **A course's trainers across its cohorts** ([`course_trainer_lines`], the exports' chart):
+//!   the course's owners and anyone its reaction responses answered about, each with their
+//!   per-trainer mean per cohort of the course, over the reader's audience, and only from the
+//!   minimum number of responses for every reader, admins included: the chart is on a page
+//!   meant to be printed and passed around, and a co-trainer who asks for it may not see what
+//!   `trainerTrend` shows only to admins and the trainer themself.
+//!
 //! SQL, whatever the number of cohorts and learners: a course trend runs the course (1), the
 //! authorization (0 to 2), the cohorts (1), the reaction per cohort (1 GROUP BY), the first
 //! paired post-test (1) and its gains per cohort (1 GROUP BY, skipped without a post-test). A
@@ -196,6 +203,12 @@ impl CohortRow {
     }
 }
 
+/// The columns of a [`LikertRow`] over responses `r` and their answers `a`: responses
+/// (`n`, counted once however many answers each has), Likert answers and their sum.
+const LIKERT_SUMS: &str = "CAST(COUNT(DISTINCT r.id) AS BIGINT) AS responses, \
+                           CAST(COUNT(a.likert) AS BIGINT) AS answers, \
+                           CAST(COALESCE(SUM(a.likert), 0) AS BIGINT) AS total";
+
 #[derive(Debug, FromQueryResult)]
 struct LikertRow {
     cohort_id: Uuid,
@@ -354,115 +367,9 @@ impl Evaluation {
         actor: &Actor,
         course_id: Uuid,
     ) -> Result<CourseTrend, EvaluationError> {
-        let conn = &self.db;
-        let backend = conn.get_database_backend();
-        let course = course::access::find_course(conn, course_id).await?;
-        let audience = learning::audience(conn, actor, &course).await?;
-        let minimum = match audience {
-            Audience::All => 0,
-            Audience::Subtree { .. } => self.settings.min_responses,
-        };
-
-        let mut cohorts: Vec<enrollment::entity::cohort::Model> =
-            enrollment::entity::cohort::Entity::find()
-                .filter(enrollment::entity::cohort::Column::CourseId.eq(course_id))
-                .all(conn)
-                .await?;
-        cohorts.sort_by_key(|c| (c.starts_at.unwrap_or(c.created_at), c.id));
-
-        // Reaction: course-wide Likert answers per cohort.
-        let mut values: Vec<Value> = vec![course_id.into(), SurveyLevel::Reaction.as_str().into()];
-        let (joins, conditions) = subtree(&audience, "r.respondent_id", &mut values, backend);
-        let sql = format!(
-            "SELECT r.cohort_id AS cohort_id, \
-             CAST(COUNT(DISTINCT r.id) AS BIGINT) AS responses, \
-             CAST(COUNT(a.likert) AS BIGINT) AS answers, \
-             CAST(COALESCE(SUM(a.likert), 0) AS BIGINT) AS total \
-             FROM survey_responses r \
-             JOIN survey_answers a ON a.response_id = r.id{joins} \
-             WHERE r.course_id = {course} AND r.level = {level} \
-             AND a.trainer_id IS NULL AND a.likert IS NOT NULL{conditions} \
-             GROUP BY r.cohort_id",
-            course = ph(backend, 1),
-            level = ph(backend, 2),
-        );
-        let reaction: HashMap<Uuid, LikertRow> =
-            LikertRow::find_by_statement(Statement::from_sql_and_values(backend, sql, values))
-                .all(conn)
-                .await?
-                .into_iter()
-                .map(|r| (r.cohort_id, r))
-                .collect();
-
-        // The first paired post-test and its gains per cohort.
-        let pair = paired_post_tests(
-            conn,
-            &format!("q.course_id = {}", ph(backend, 1)),
-            vec![course_id.into()],
-        )
-        .await?
-        .into_iter()
-        .next();
-        let gains = match &pair {
-            Some(p) => {
-                gains_by_cohort(
-                    conn,
-                    &format!("q.id = {}", ph(backend, 1)),
-                    vec![p.post_id.into()],
-                    &audience,
-                )
-                .await?
-            }
-            None => HashMap::new(),
-        };
-
-        let mut points: Vec<CohortPoint> = cohorts
-            .into_iter()
-            .map(|c| {
-                let r = reaction.get(&c.id);
-                let responses = r.map_or(0, |r| r.responses);
-                CohortPoint {
-                    cohort_id: c.id,
-                    cohort_name: c.name,
-                    starts_at: c.starts_at,
-                    reaction_responses: responses,
-                    reaction_mean: r.and_then(LikertRow::mean).filter(|_| responses >= minimum),
-                    gain: pair
-                        .as_ref()
-                        .and_then(|p| gains.get(&(p.post_id, c.id)).copied())
-                        .unwrap_or_default(),
-                    falling: Vec::new(),
-                }
-            })
-            .collect();
-        let reaction_fell = falling(
-            &points.iter().map(|p| p.reaction_mean).collect::<Vec<_>>(),
-            REACTION_DROP,
-        );
-        let gain_fell = falling(
-            &points.iter().map(|p| p.gain.class_gain).collect::<Vec<_>>(),
-            GAIN_DROP,
-        );
-        for (p, f) in points
-            .iter_mut()
-            .zip(merge_flags(&reaction_fell, &gain_fell))
-        {
-            p.falling = f;
-        }
-        Ok(CourseTrend {
-            course_id,
-            unit_id: match audience {
-                Audience::All => None,
-                Audience::Subtree { unit_id, .. } => Some(unit_id),
-            },
-            post_test: pair.map(|p| QuizRef {
-                quiz_id: p.post_id,
-                lesson_id: p.post_lesson_id,
-                title: p.post_title,
-            }),
-            minimum_responses: minimum,
-            points,
-        })
+        let course = course::access::find_course(&self.db, course_id).await?;
+        let audience = learning::audience(&self.db, actor, &course).await?;
+        trend_of_course(&self.db, course_id, &audience, self.settings.min_responses).await
     }
 
     /// The trend of trainer `person_id` across the cohorts they trained: their per-trainer
@@ -519,9 +426,7 @@ impl Evaluation {
         // survey results do.
         let sql = format!(
             "SELECT r.cohort_id AS cohort_id, \
-             CAST(COUNT(DISTINCT r.id) AS BIGINT) AS responses, \
-             CAST(COUNT(a.likert) AS BIGINT) AS answers, \
-             CAST(COALESCE(SUM(a.likert), 0) AS BIGINT) AS total \
+             {LIKERT_SUMS} \
              FROM survey_answers a \
              JOIN survey_responses r ON r.id = a.response_id \
              WHERE a.trainer_id = {p1} AND r.level = {p2} \
@@ -615,6 +520,210 @@ impl Evaluation {
             points,
         })
     }
+}
+
+/// Computes the trend of `course_id` for `audience` (no authorization: callers have checked):
+/// reaction means hidden below `min_responses` for a unit admin's subtree, shown to everyone
+/// else, as [`Evaluation::course_trend`] says. The exports call it too.
+///
+/// # Errors
+/// INTERNAL on database failure.
+pub(crate) async fn trend_of_course(
+    conn: &impl ConnectionTrait,
+    course_id: Uuid,
+    audience: &Audience,
+    min_responses: i64,
+) -> Result<CourseTrend, EvaluationError> {
+    let backend = conn.get_database_backend();
+    let minimum = match audience {
+        Audience::All => 0,
+        Audience::Subtree { .. } => min_responses,
+    };
+
+    let mut cohorts: Vec<enrollment::entity::cohort::Model> =
+        enrollment::entity::cohort::Entity::find()
+            .filter(enrollment::entity::cohort::Column::CourseId.eq(course_id))
+            .all(conn)
+            .await?;
+    cohorts.sort_by_key(|c| (c.starts_at.unwrap_or(c.created_at), c.id));
+
+    // Reaction: course-wide Likert answers per cohort.
+    let mut values: Vec<Value> = vec![course_id.into(), SurveyLevel::Reaction.as_str().into()];
+    let (joins, conditions) = subtree(audience, "r.respondent_id", &mut values, backend);
+    let sql = format!(
+        "SELECT r.cohort_id AS cohort_id, \
+         {LIKERT_SUMS} \
+         FROM survey_responses r \
+         JOIN survey_answers a ON a.response_id = r.id{joins} \
+         WHERE r.course_id = {course} AND r.level = {level} \
+         AND a.trainer_id IS NULL AND a.likert IS NOT NULL{conditions} \
+         GROUP BY r.cohort_id",
+        course = ph(backend, 1),
+        level = ph(backend, 2),
+    );
+    let reaction: HashMap<Uuid, LikertRow> =
+        LikertRow::find_by_statement(Statement::from_sql_and_values(backend, sql, values))
+            .all(conn)
+            .await?
+            .into_iter()
+            .map(|r| (r.cohort_id, r))
+            .collect();
+
+    // The first paired post-test and its gains per cohort.
+    let pair = paired_post_tests(
+        conn,
+        &format!("q.course_id = {}", ph(backend, 1)),
+        vec![course_id.into()],
+    )
+    .await?
+    .into_iter()
+    .next();
+    let gains = match &pair {
+        Some(p) => {
+            gains_by_cohort(
+                conn,
+                &format!("q.id = {}", ph(backend, 1)),
+                vec![p.post_id.into()],
+                audience,
+            )
+            .await?
+        }
+        None => HashMap::new(),
+    };
+
+    let mut points: Vec<CohortPoint> = cohorts
+        .into_iter()
+        .map(|c| {
+            let r = reaction.get(&c.id);
+            let responses = r.map_or(0, |r| r.responses);
+            CohortPoint {
+                cohort_id: c.id,
+                cohort_name: c.name,
+                starts_at: c.starts_at,
+                reaction_responses: responses,
+                reaction_mean: r.and_then(LikertRow::mean).filter(|_| responses >= minimum),
+                gain: pair
+                    .as_ref()
+                    .and_then(|p| gains.get(&(p.post_id, c.id)).copied())
+                    .unwrap_or_default(),
+                falling: Vec::new(),
+            }
+        })
+        .collect();
+    let reaction_fell = falling(
+        &points.iter().map(|p| p.reaction_mean).collect::<Vec<_>>(),
+        REACTION_DROP,
+    );
+    let gain_fell = falling(
+        &points.iter().map(|p| p.gain.class_gain).collect::<Vec<_>>(),
+        GAIN_DROP,
+    );
+    for (p, f) in points
+        .iter_mut()
+        .zip(merge_flags(&reaction_fell, &gain_fell))
+    {
+        p.falling = f;
+    }
+    Ok(CourseTrend {
+        course_id,
+        unit_id: match audience {
+            Audience::All => None,
+            Audience::Subtree { unit_id, .. } => Some(*unit_id),
+        },
+        post_test: pair.map(|p| QuizRef {
+            quiz_id: p.post_id,
+            lesson_id: p.post_lesson_id,
+            title: p.post_title,
+        }),
+        minimum_responses: minimum,
+        points,
+    })
+}
+
+/// A trainer of a course across its cohorts, for the exports' chart.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CourseTrainerLine {
+    /// The trainer.
+    pub person_id: Uuid,
+    /// Their name.
+    pub name: String,
+    /// Per cohort that answered about them: the responses that did (`n`) and the mean of the
+    /// Likert answers about them, `None` below the minimum.
+    pub cohorts: HashMap<Uuid, (i64, Option<f64>)>,
+}
+
+#[derive(Debug, FromQueryResult)]
+struct TrainerCohortRow {
+    trainer_id: Uuid,
+    trainer_name: String,
+    cohort_id: Uuid,
+    responses: i64,
+    answers: i64,
+    total: i64,
+}
+
+/// The trainers of `course_id` (its owners, then anyone else its reaction responses answered
+/// about, by name) with their per-trainer reaction mean in each cohort, over the responses of
+/// `audience`; a mean only from `minimum` responses about the trainer in that cohort (no
+/// authorization: callers have checked). Three statements: the owners and their people, and
+/// the answers about trainers per (trainer, cohort) in one GROUP BY.
+///
+/// # Errors
+/// INTERNAL on database failure.
+pub(crate) async fn course_trainer_lines(
+    conn: &impl ConnectionTrait,
+    course_id: Uuid,
+    audience: &Audience,
+    minimum: i64,
+) -> Result<Vec<CourseTrainerLine>, EvaluationError> {
+    let backend = conn.get_database_backend();
+    let mut lines: Vec<CourseTrainerLine> = crate::survey::respond::trainers_of(conn, course_id)
+        .await?
+        .into_iter()
+        .map(|t| CourseTrainerLine {
+            person_id: t.id,
+            name: t.name,
+            cohorts: HashMap::new(),
+        })
+        .collect();
+    let owners = lines.len();
+
+    let mut values: Vec<Value> = vec![course_id.into(), SurveyLevel::Reaction.as_str().into()];
+    let (joins, conditions) = subtree(audience, "r.respondent_id", &mut values, backend);
+    // `n` counts the responses that answered about the trainer, as the survey results do.
+    let sql = format!(
+        "SELECT a.trainer_id AS trainer_id, t.name AS trainer_name, r.cohort_id AS cohort_id, \
+         {LIKERT_SUMS} \
+         FROM survey_answers a \
+         JOIN survey_responses r ON r.id = a.response_id \
+         JOIN people t ON t.id = a.trainer_id{joins} \
+         WHERE r.course_id = {course} AND r.level = {level}{conditions} \
+         GROUP BY a.trainer_id, t.name, r.cohort_id",
+        course = ph(backend, 1),
+        level = ph(backend, 2),
+    );
+    for r in
+        TrainerCohortRow::find_by_statement(Statement::from_sql_and_values(backend, sql, values))
+            .all(conn)
+            .await?
+    {
+        let i = match lines.iter().position(|l| l.person_id == r.trainer_id) {
+            Some(i) => i,
+            None => {
+                lines.push(CourseTrainerLine {
+                    person_id: r.trainer_id,
+                    name: r.trainer_name,
+                    cohorts: HashMap::new(),
+                });
+                lines.len() - 1
+            }
+        };
+        let mean =
+            (r.answers > 0 && r.responses >= minimum).then(|| r.total as f64 / r.answers as f64);
+        lines[i].cohorts.insert(r.cohort_id, (r.responses, mean));
+    }
+    lines[owners..].sort_by(|a, b| (&a.name, a.person_id).cmp(&(&b.name, b.person_id)));
+    Ok(lines)
 }
 
 #[cfg(test)]
