@@ -1,8 +1,11 @@
 //! Starting the `lms` app for a benchmark: the production configuration on port 0 with a fresh
 //! database (a temporary SQLite file, or a PostgreSQL database made for the run and dropped
-//! after it), as the test harness does.
+//! after it), as the test harness does. The app's database connection counts the SQL statements
+//! it runs (one relaxed atomic add each, through the gateway's statement observer, the hook the
+//! integration tests count with), so a suite can say how many statements a request ran.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -48,6 +51,7 @@ pub struct App {
     pub server: RunningServer,
     /// What it runs on.
     pub database: Database,
+    statements: Arc<AtomicU64>,
     dir: tempfile::TempDir,
 }
 
@@ -66,14 +70,29 @@ impl App {
         config.admin_email = ADMIN_EMAIL.into();
         config.admin_password = Some(Secret::new(ADMIN_PASSWORD));
         config.workers = 0;
-        let server = gateway::start(config, Overrides::default())
+        let statements = Arc::new(AtomicU64::new(0));
+        let counter = statements.clone();
+        let overrides = Overrides {
+            statement_observer: Some(Arc::new(move |_: &sea_orm::metric::Info<'_>| {
+                counter.fetch_add(1, Ordering::Relaxed);
+            })),
+            ..Overrides::default()
+        };
+        let server = gateway::start(config, overrides)
             .await
             .context("cannot start the app")?;
         Ok(App {
             server,
             database,
+            statements,
             dir,
         })
+    }
+
+    /// SQL statements the app's connection has run so far (setup inserts included): the
+    /// difference around a request is what it ran, when nothing else runs meanwhile.
+    pub fn statements(&self) -> u64 {
+        self.statements.load(Ordering::Relaxed)
     }
 
     /// The app's shared state.

@@ -21,6 +21,7 @@ mod media;
 mod post_test;
 mod progress;
 mod report;
+mod reports;
 mod roster;
 mod sign_in;
 
@@ -79,6 +80,9 @@ struct Args {
     /// Seconds the post-test's saves are spread over.
     #[arg(long, default_value_t = 60)]
     quiz_save_secs: u64,
+    /// Learners of the reports' course (100 progress events and 2 quiz attempts each).
+    #[arg(long, default_value_t = 10_000)]
+    report_learners: usize,
     /// Suites to run, comma-separated or repeated; every suite when not given.
     #[arg(long, value_enum, value_delimiter = ',')]
     only: Vec<Suite>,
@@ -124,6 +128,8 @@ enum Suite {
     Progress,
     /// The post-test burst: start, save, submit, then the database checks.
     Quiz,
+    /// The evaluation reports and exports of a 10,000-learner course.
+    Reports,
 }
 
 impl Args {
@@ -195,6 +201,10 @@ async fn main() -> anyhow::Result<()> {
         args.range_file_mib > 0 && args.range_passes > 0 && args.url_secs > 0,
         "--range-file-mib, --range-passes and --url-secs must be positive"
     );
+    anyhow::ensure!(
+        args.report_learners > 0,
+        "--report-learners must be positive"
+    );
     let mut table = Table::new(&[
         "machine",
         "me",
@@ -203,6 +213,7 @@ async fn main() -> anyhow::Result<()> {
         media::SECTION,
         progress::SECTION,
         post_test::SECTION,
+        reports::SECTION,
     ]);
     let load_before = load_average();
     let outcome = run_all(&args, &mut table).await;
@@ -231,6 +242,7 @@ async fn run_all(args: &Args, table: &mut Table) -> anyhow::Result<()> {
         Suite::Roster,
         Suite::Progress,
         Suite::Quiz,
+        Suite::Reports,
     ]
     .into_iter()
     .any(|s| args.runs(s));
@@ -372,6 +384,14 @@ async fn measure(app: &App, args: &Args, table: &mut Table) -> anyhow::Result<()
         post_test::run(app, &settings, table)
             .await
             .context("the quiz suite failed")?;
+    }
+    if args.runs(Suite::Reports) {
+        let settings = reports::ReportSettings {
+            learners: args.report_learners,
+        };
+        reports::run(app, &settings, table)
+            .await
+            .context("the reports suite failed")?;
     }
     // Last: its 200 MB file and ffmpeg runs would disturb the others' caches and cores.
     if args.runs(Suite::Media) && matches!(app.database, Database::Sqlite) {

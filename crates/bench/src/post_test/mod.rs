@@ -14,7 +14,7 @@
 
 mod burst;
 mod check;
-mod setup;
+pub(crate) mod setup;
 
 use std::sync::Arc;
 use std::time::Duration;

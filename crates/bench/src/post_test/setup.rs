@@ -24,8 +24,8 @@ use crate::progress::setup::{
 const CREATE_BANK: &str =
     "mutation($i: CreateQuestionBankInput!) { createQuestionBank(input: $i) { id } }";
 const CREATE_QUESTION: &str = "mutation($b: ID!, $i: CreateQuestionInput!) { createQuestion(bankId: $b, input: $i) { id options { id correct } pairs { id rightId } } }";
-const CONFIGURE: &str = "mutation($l: ID!, $s: QuizSettingsInput!) { configureQuiz(lessonId: $l, settings: $s) { id } }";
-const SET_QUESTIONS: &str =
+pub(crate) const CONFIGURE: &str = "mutation($l: ID!, $s: QuizSettingsInput!) { configureQuiz(lessonId: $l, settings: $s) { id } }";
+pub(crate) const SET_QUESTIONS: &str =
     "mutation($q: ID!, $ids: [ID!]!) { setQuizQuestions(quizId: $q, questionIds: $ids) { id } }";
 
 /// Questions of the post-test.
@@ -391,32 +391,7 @@ pub async fn post_test(app: &App, count: usize) -> anyhow::Result<PostTest> {
         )
         .await?["createLesson"]["id"],
     )?;
-    let bank = gql(
-        addr,
-        &trainer,
-        CREATE_BANK,
-        json!({"i": {"courseId": course_id, "title": "Bank soal post-test"}}),
-    )
-    .await?["createQuestionBank"]["id"]
-        .clone();
-    let mut questions = Vec::with_capacity(QUESTIONS);
-    for n in 0..QUESTIONS {
-        // Every fifth question is worth two points, so that points weigh in the score.
-        let points = if n % 5 == 4 { 2.0 } else { 1.0 };
-        let created = gql(
-            addr,
-            &trainer,
-            CREATE_QUESTION,
-            json!({"b": bank, "i": question_input(n, points)}),
-        )
-        .await?["createQuestion"]
-            .clone();
-        questions.push(Question {
-            id: id_of(&created["id"])?,
-            points,
-            key: key_of(n, &created).with_context(|| format!("question {n}: {created}"))?,
-        });
-    }
+    let questions = bank(addr, &trainer, course_id, "Bank soal post-test", QUESTIONS).await?;
     gql(addr, &trainer, SUBMIT, json!({"id": course_id})).await?;
     gql(addr, &admin_token, APPROVE, json!({"id": course_id})).await?;
     let cohort = id_of(
@@ -460,6 +435,47 @@ pub async fn post_test(app: &App, count: usize) -> anyhow::Result<PostTest> {
         questions,
         learners,
     })
+}
+
+/// Creates, as `trainer`, a question bank of `course_id` holding `count` questions of the 7
+/// kinds in turn, every fifth worth two points (so that points weigh in the score); returns
+/// them with their keys.
+///
+/// # Errors
+/// When a mutation fails or answers without a usable key.
+pub(crate) async fn bank(
+    addr: std::net::SocketAddr,
+    trainer: &str,
+    course_id: Uuid,
+    title: &str,
+    count: usize,
+) -> anyhow::Result<Vec<Question>> {
+    let bank = gql(
+        addr,
+        trainer,
+        CREATE_BANK,
+        json!({"i": {"courseId": course_id, "title": title}}),
+    )
+    .await?["createQuestionBank"]["id"]
+        .clone();
+    let mut questions = Vec::with_capacity(count);
+    for n in 0..count {
+        let points = if n % 5 == 4 { 2.0 } else { 1.0 };
+        let created = gql(
+            addr,
+            trainer,
+            CREATE_QUESTION,
+            json!({"b": bank, "i": question_input(n, points)}),
+        )
+        .await?["createQuestion"]
+            .clone();
+        questions.push(Question {
+            id: id_of(&created["id"])?,
+            points,
+            key: key_of(n, &created).with_context(|| format!("question {n}: {created}"))?,
+        });
+    }
+    Ok(questions)
 }
 
 /// Inserts `count` learners actively enrolled in `cohort` who have completed the reading lesson,

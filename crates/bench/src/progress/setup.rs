@@ -56,6 +56,16 @@ pub struct Learner {
 
 /// Signs an access token for `person` with `roles`, as `signIn` would after the password check.
 pub(crate) fn token(app: &App, person: Uuid, roles: &str) -> anyhow::Result<String> {
+    token_in(app, person, roles, None)
+}
+
+/// [`token`] for a person of `unit` (a unit admin's scope comes from the token's unit).
+pub(crate) fn token_in(
+    app: &App,
+    person: Uuid,
+    roles: &str,
+    unit: Option<Uuid>,
+) -> anyhow::Result<String> {
     let now = Utc::now();
     app.state()
         .identity
@@ -63,7 +73,7 @@ pub(crate) fn token(app: &App, person: Uuid, roles: &str) -> anyhow::Result<Stri
         .sign(&Claims {
             sub: person,
             roles: roles.to_owned(),
-            unit: None,
+            unit,
             sid: kernel::new_id(),
             iat: now.timestamp(),
             // Long enough for the whole run: the suites take minutes, not the usual 15.
@@ -104,39 +114,83 @@ pub(crate) fn person_row(id: Uuid, n: usize, tag: &str, roles: &str) -> person::
 /// # Errors
 /// When any step fails.
 pub async fn course(app: &App) -> anyhow::Result<Course> {
-    let db = &app.state().db;
-    let addr = app.server.addr;
+    let draft = draft(app, "trainer", "Kursus beban progres", 2).await?;
+    publish(app, &draft).await?;
+    Ok(Course {
+        id: draft.id,
+        lessons: draft.lessons,
+        admin_token: draft.admin_token,
+    })
+}
+
+/// A course being written: one module of [`LESSONS`] required video lessons, not yet
+/// submitted, so that more lessons can be added before [`publish`].
+pub(crate) struct Draft {
+    /// The course.
+    pub id: Uuid,
+    /// Its module.
+    pub module: Uuid,
+    /// Its video lessons, in order.
+    pub lessons: Vec<Uuid>,
+    /// The trainer who writes it (its owner).
+    pub trainer_id: Uuid,
+    /// Their access token.
+    pub trainer: String,
+    /// The admin's access token.
+    pub admin_token: String,
+}
+
+/// The first admin's id and an access token for them.
+pub(crate) async fn admin(app: &App) -> anyhow::Result<(Uuid, String)> {
     let admin = person::Entity::find()
         .filter(person::Column::Email.eq(ADMIN_EMAIL))
-        .one(db)
+        .one(&app.state().db)
         .await?
         .context("the first admin is missing")?;
-    let admin_token = token(app, admin.id, &admin.roles)?;
+    Ok((admin.id, token(app, admin.id, &admin.roles)?))
+}
+
+/// Inserts a trainer (`trainer_tag` names them; unique per app) and writes, as them, a course
+/// of `jp` JP with its video lessons.
+///
+/// # Errors
+/// When any step fails.
+pub(crate) async fn draft(
+    app: &App,
+    trainer_tag: &str,
+    title: &str,
+    jp: i32,
+) -> anyhow::Result<Draft> {
+    let db = &app.state().db;
+    let addr = app.server.addr;
+    let (_, admin_token) = admin(app).await?;
     let trainer_id = kernel::new_id();
-    person::Entity::insert(person_row(trainer_id, 0, "trainer", "learner,trainer"))
+    person::Entity::insert(person_row(trainer_id, 0, trainer_tag, "learner,trainer"))
         .exec_without_returning(db)
         .await
         .context("cannot insert the trainer")?;
     let trainer = token(app, trainer_id, "learner,trainer")?;
 
-    let code = format!("PRG-{}", &kernel::new_id().simple().to_string()[..8]).to_uppercase();
+    // The random tail of a UUID v7: its head is the time, the same for drafts made together.
+    let code = format!("PRG-{}", &kernel::new_id().simple().to_string()[24..]).to_uppercase();
     let course_id = id_of(
         &gql(
             addr,
             &trainer,
             CREATE,
-            json!({"i": {"code": code, "title": "Kursus beban progres", "competencyType": "TECHNICAL", "jpCredit": 2}}),
+            json!({"i": {"code": code, "title": title, "competencyType": "TECHNICAL", "jpCredit": jp}}),
         )
         .await?["createCourse"]["id"],
     )?;
-    let module = gql(
-        addr,
-        &trainer,
-        CREATE_MODULE,
-        json!({"c": course_id, "i": {"title": "Modul 1"}}),
-    )
-    .await?["createModule"]["id"]
-        .clone();
+    let module = id_of(
+        &gql(
+            addr,
+            &trainer,
+            CREATE_MODULE,
+            json!({"c": course_id, "i": {"title": "Modul 1"}}),
+        )
+        .await?["createModule"]["id"],
+    )?;
     let mut lessons = Vec::with_capacity(LESSONS);
     for n in 1..=LESSONS {
         let lesson_id = id_of(
@@ -151,13 +205,25 @@ pub async fn course(app: &App) -> anyhow::Result<Course> {
         video_material(app, course_id, lesson_id, trainer_id).await?;
         lessons.push(lesson_id);
     }
-    gql(addr, &trainer, SUBMIT, json!({"id": course_id})).await?;
-    gql(addr, &admin_token, APPROVE, json!({"id": course_id})).await?;
-    Ok(Course {
+    Ok(Draft {
         id: course_id,
+        module,
         lessons,
+        trainer_id,
+        trainer,
         admin_token,
     })
+}
+
+/// Submits the draft for review (its trainer) and approves it with its JP (the admin).
+///
+/// # Errors
+/// When a mutation fails.
+pub(crate) async fn publish(app: &App, draft: &Draft) -> anyhow::Result<()> {
+    let addr = app.server.addr;
+    gql(addr, &draft.trainer, SUBMIT, json!({"id": draft.id})).await?;
+    gql(addr, &draft.admin_token, APPROVE, json!({"id": draft.id})).await?;
+    Ok(())
 }
 
 /// Opens a cohort of the course (as the admin); returns its id.

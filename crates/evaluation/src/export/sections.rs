@@ -1127,9 +1127,13 @@ impl LearnerPages {
             ));
             let pre_ph = p((*pre).into(), &mut values);
             let post_ph = p((*post).into(), &mut values);
+            // The post-test result must belong to this enrollment; matching the person too
+            // lets both joins use quiz_results' (quiz_id, person_id) key instead of a scan
+            // per row (no index on enrollment_id: measured 25 s against 0.04 s a page).
             joins.push_str(&format!(
                 " LEFT JOIN quiz_results pr{i} ON pr{i}.quiz_id = {pre_ph} AND pr{i}.person_id = e.person_id \
-                 LEFT JOIN quiz_results po{i} ON po{i}.quiz_id = {post_ph} AND po{i}.enrollment_id = e.id"
+                 LEFT JOIN quiz_results po{i} ON po{i}.quiz_id = {post_ph} \
+                 AND po{i}.person_id = e.person_id AND po{i}.enrollment_id = e.id"
             ));
         }
         let mut conditions = format!(

@@ -35,7 +35,7 @@ use kernel::Actor;
 use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult, Statement, Value};
 use uuid::Uuid;
 
-use super::learning::{Audience, audience, require_cohort_of};
+use super::learning::{Audience, course_audience};
 use super::ph;
 use crate::Evaluation;
 use crate::error::EvaluationError;
@@ -223,11 +223,7 @@ impl Evaluation {
         course_id: Uuid,
         cohort_id: Option<Uuid>,
     ) -> Result<CompletionReport, EvaluationError> {
-        let course = course::access::find_course(&self.db, course_id).await?;
-        let audience = audience(&self.db, actor, &course).await?;
-        if let Some(c) = cohort_id {
-            require_cohort_of(&self.db, course_id, c).await?;
-        }
+        let audience = course_audience(&self.db, actor, course_id, cohort_id).await?;
         let at = self.clock.now();
         let (total, units) = completion(&self.db, course_id, cohort_id, &audience, at).await?;
         Ok(CompletionReport {

@@ -30,7 +30,7 @@ use sea_orm::{ConnectionTrait, FromQueryResult, Statement};
 use uuid::Uuid;
 
 use super::completion::enrollment_scope;
-use super::learning::{Audience, audience, require_cohort_of};
+use super::learning::{Audience, course_audience};
 use super::reaction::results_filter;
 use crate::Evaluation;
 use crate::entity::survey_question;
@@ -172,11 +172,7 @@ impl Evaluation {
         course_id: Uuid,
         cohort_id: Option<Uuid>,
     ) -> Result<FollowUpReport, EvaluationError> {
-        let course = course::access::find_course(&self.db, course_id).await?;
-        let audience = audience(&self.db, actor, &course).await?;
-        if let Some(c) = cohort_id {
-            require_cohort_of(&self.db, course_id, c).await?;
-        }
+        let audience = course_audience(&self.db, actor, course_id, cohort_id).await?;
         follow_up(
             &self.db,
             course_id,

@@ -130,6 +130,25 @@ pub(crate) async fn audience(
     }
 }
 
+/// The audience of a report on `course_id`, of one cohort or of all: the course must exist,
+/// the actor may read it (see [`audience`]), and the cohort must be one of the course's.
+///
+/// # Errors
+/// NOT_FOUND for an unknown course, or a cohort of another course; FORBIDDEN; INTERNAL.
+pub(crate) async fn course_audience(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    course_id: Uuid,
+    cohort_id: Option<Uuid>,
+) -> Result<Audience, EvaluationError> {
+    let course = course::access::find_course(conn, course_id).await?;
+    let audience = audience(conn, actor, &course).await?;
+    if let Some(c) = cohort_id {
+        require_cohort_of(conn, course_id, c).await?;
+    }
+    Ok(audience)
+}
+
 /// Checks that `cohort_id` is a cohort of `course_id`.
 ///
 /// # Errors
@@ -238,11 +257,7 @@ impl Evaluation {
         course_id: Uuid,
         cohort_id: Option<Uuid>,
     ) -> Result<LearningReport, EvaluationError> {
-        let course = course::access::find_course(&self.db, course_id).await?;
-        let audience = audience(&self.db, actor, &course).await?;
-        if let Some(c) = cohort_id {
-            require_cohort_of(&self.db, course_id, c).await?;
-        }
+        let audience = course_audience(&self.db, actor, course_id, cohort_id).await?;
         let tests = learning(&self.db, course_id, cohort_id, &audience).await?;
         Ok(LearningReport {
             course_id,

@@ -25,7 +25,7 @@ use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
 use super::completion::completed_count;
-use super::learning::{Audience, audience, require_cohort_of};
+use super::learning::{Audience, course_audience};
 use crate::Evaluation;
 use crate::error::EvaluationError;
 use crate::survey::SurveyLevel;
@@ -96,11 +96,7 @@ impl Evaluation {
         course_id: Uuid,
         cohort_id: Option<Uuid>,
     ) -> Result<ReactionReport, EvaluationError> {
-        let course = course::access::find_course(&self.db, course_id).await?;
-        let audience = audience(&self.db, actor, &course).await?;
-        if let Some(c) = cohort_id {
-            require_cohort_of(&self.db, course_id, c).await?;
-        }
+        let audience = course_audience(&self.db, actor, course_id, cohort_id).await?;
         reaction(
             &self.db,
             course_id,
