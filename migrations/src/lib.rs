@@ -13,6 +13,7 @@ mod m20261129_000003_courses;
 mod m20261129_000004_enrollment_progress;
 mod m20261129_000005_quiz;
 mod m20261129_000006_evaluation;
+mod m20261129_000007_enrollment_lookup;
 
 /// A named foreign key from `(table, column)` to `(table, column)`: the shape every migration
 /// repeats.
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000004_enrollment_progress::Migration),
             Box::new(m20261129_000005_quiz::Migration),
             Box::new(m20261129_000006_evaluation::Migration),
+            Box::new(m20261129_000007_enrollment_lookup::Migration),
         ]
     }
 }
