@@ -7,6 +7,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use crate::fixtures::reports::{CONFIGURE, SAVE, SET_QUESTIONS, START};
 use lms_tests::{Options, TestApp, error_code};
 use serde_json::{Value, json};
 
@@ -947,14 +948,8 @@ async fn a_page_of_questions_costs_the_same_statements_whatever_its_size() {
     );
 }
 
-const CONFIGURE: &str = "mutation($l: ID!, $s: QuizSettingsInput!) { configureQuiz(lessonId: $l, settings: $s) { id } }";
-const SET_QUESTIONS: &str =
-    "mutation($q: ID!, $ids: [ID!]!) { setQuizQuestions(quizId: $q, questionIds: $ids) { id } }";
-const START: &str =
-    "mutation($q: ID!) { startQuizAttempt(quizId: $q) { id questions { questionId prompt } } }";
 const ATTEMPT: &str =
     "query($a: ID!) { quizAttempt(id: $a) { id questions { questionId prompt } } }";
-const SAVE: &str = "mutation($a: ID!, $x: [QuizAnswerInput!]!) { saveQuizAnswers(attemptId: $a, answers: $x) { results { status reason } } }";
 const SUBMIT_ATTEMPT: &str =
     "mutation($a: ID!) { submitQuizAttempt(attemptId: $a) { state score maxScore } }";
 

@@ -6,7 +6,7 @@
 //! partly right or wrong answer and know the score the server must give it.
 
 use anyhow::Context as _;
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use enrollment::entity::enrollment as enrollment_e;
 use identity::entity::person;
 use progress::entity::lesson_progress;
@@ -529,20 +529,9 @@ async fn learners(
             .exec_without_returning(db)
             .await
             .context("cannot insert enrollments")?;
-        let read = chunk.iter().map(|(p, e)| lesson_progress::ActiveModel {
-            id: Set(kernel::new_id()),
-            enrollment_id: Set(*e),
-            lesson_id: Set(reading),
-            person_id: Set(*p),
-            watched_intervals: Set("[]".into()),
-            watched_seconds: Set(0.0),
-            pages_viewed: Set("[]".into()),
-            opened: Set(true),
-            position_seconds: Set(None),
-            position_at: Set(None),
-            completed_at: Set(Some(read_at)),
-            updated_at: Set(read_at),
-        });
+        let read = chunk
+            .iter()
+            .map(|(p, e)| done_lesson_row(*e, *p, reading, read_at));
         lesson_progress::Entity::insert_many(read)
             .exec_without_returning(db)
             .await
@@ -556,4 +545,28 @@ async fn learners(
             })
         })
         .collect()
+}
+
+/// A lesson-progress row opened and complete at `at`, as `complete_lesson` writes a
+/// reading or quiz lesson.
+pub(crate) fn done_lesson_row(
+    enrollment: Uuid,
+    person: Uuid,
+    lesson: Uuid,
+    at: DateTime<Utc>,
+) -> lesson_progress::ActiveModel {
+    lesson_progress::ActiveModel {
+        id: Set(kernel::new_id()),
+        enrollment_id: Set(enrollment),
+        lesson_id: Set(lesson),
+        person_id: Set(person),
+        watched_intervals: Set("[]".into()),
+        watched_seconds: Set(0.0),
+        pages_viewed: Set("[]".into()),
+        opened: Set(true),
+        position_seconds: Set(None),
+        position_at: Set(None),
+        completed_at: Set(Some(at)),
+        updated_at: Set(at),
+    }
 }

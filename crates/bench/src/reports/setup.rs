@@ -61,7 +61,9 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::app::App;
-use crate::post_test::setup::{CONFIGURE, Question, SET_QUESTIONS, Verdict, bank};
+use crate::post_test::setup::{
+    CONFIGURE, Question, SET_QUESTIONS, Verdict, bank, done_lesson_row as quiz_lesson_row,
+};
 use crate::progress::http::gql;
 use crate::progress::setup::{
     CREATE_COHORT, CREATE_LESSON, LESSONS, VIDEO_SECONDS, admin, draft, id_of, person_row, publish,
@@ -834,29 +836,6 @@ fn video_rule() -> LessonRule {
         threshold: 0.9,
         duration_seconds: Some(VIDEO_SECONDS),
         page_count: None,
-    }
-}
-
-/// A lesson-progress row of a quiz lesson, as `complete_lesson` writes it.
-fn quiz_lesson_row(
-    enrollment: Uuid,
-    person: Uuid,
-    lesson: Uuid,
-    at: DateTime<Utc>,
-) -> lesson_progress::ActiveModel {
-    lesson_progress::ActiveModel {
-        id: Set(kernel::new_id()),
-        enrollment_id: Set(enrollment),
-        lesson_id: Set(lesson),
-        person_id: Set(person),
-        watched_intervals: Set("[]".into()),
-        watched_seconds: Set(0.0),
-        pages_viewed: Set("[]".into()),
-        opened: Set(true),
-        position_seconds: Set(None),
-        position_at: Set(None),
-        completed_at: Set(Some(at)),
-        updated_at: Set(at),
     }
 }
 
