@@ -342,3 +342,118 @@ async fn a_course_outline_costs_the_same_for_2_or_8_modules() {
         assert_eq!(s_count, l_count, "the outline makes a query per module");
     }
 }
+
+/// What a phone reconciles with, and each event's verdict.
+const SYNC_RESULTS: &str = "mutation($e: [ProgressEventInput!]!) { syncProgress(events: $e) { accepted rejected results { clientEventId duplicate } lessons { lessonId completed } enrollments { enrollmentId percent } } }";
+
+#[tokio::test]
+async fn syncs_that_wait_together_are_written_in_one_transaction() {
+    use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait};
+    let (app, count) = counted_app().await;
+    let admin = app.admin().await;
+    let (_, trainer) = app
+        .signed_in(&admin, "pelatih@bkpsdm.go.id", &["TRAINER"], None)
+        .await;
+    let c = course(
+        &app,
+        &admin,
+        &trainer,
+        "kelompok",
+        1,
+        Utc::now() + Duration::days(30),
+    )
+    .await;
+    let mut learners = Vec::new();
+    for i in 0..8 {
+        let (_, token) = app
+            .signed_in(&admin, &format!("asn{i}@dinkes.go.id"), &["LEARNER"], None)
+            .await;
+        let d = app.ok(Some(&token), ENROLL, json!({"c": c.cohort})).await;
+        assert_eq!(d["enroll"]["state"], "ACTIVE", "{d}");
+        learners.push(token);
+    }
+    // Each learner opens both lessons; the first learner's phone also sends its batch twice
+    // (a retry after a timeout), so two syncs of one group carry the same events.
+    let batches: Vec<(String, Vec<Value>)> = learners
+        .iter()
+        .map(|t| (t.clone(), c.lessons.iter().map(|l| opened(l)).collect()))
+        .collect();
+    let mut sends = batches.clone();
+    sends.push(batches[0].clone());
+
+    // Hold the write lock so the syncs queue behind the first one, as under load.
+    let db = &app.server.state.db;
+    let lock = kernel::db::begin_write(db).await.unwrap();
+    if lms_tests::on_postgres() {
+        lock.execute_unprepared("LOCK TABLE progress_events IN SHARE ROW EXCLUSIVE MODE")
+            .await
+            .unwrap();
+    }
+    count.lock().unwrap().clear();
+    let replies = async {
+        futures::future::join_all(
+            sends
+                .iter()
+                .map(|(token, events)| app.ok(Some(token), SYNC_RESULTS, json!({"e": events}))),
+        )
+        .await
+    };
+    let release = async {
+        tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+        lock.commit().await.unwrap();
+    };
+    let (replies, ()) = tokio::join!(replies, release);
+
+    let inserts = count
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|sql| sql.starts_with(r#"INSERT INTO "progress_events""#))
+        .count();
+    let writers = if lms_tests::on_postgres() {
+        progress::POSTGRES_WRITERS
+    } else {
+        1
+    };
+    println!("{} syncs written with {inserts} event INSERTs", sends.len());
+    // Each writer writes the sync it took first, then everything that queued behind it.
+    assert!(
+        inserts <= 2 * writers,
+        "{inserts} INSERTs for {} syncs",
+        sends.len()
+    );
+    for r in &replies {
+        let r = &r["syncProgress"];
+        assert_eq!(r["accepted"], 2, "{r}");
+        assert_eq!(r["rejected"], 0, "{r}");
+        assert_eq!(r["enrollments"][0]["percent"], 100.0, "{r}");
+        assert!(
+            r["lessons"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|l| l["completed"] == true),
+            "{r}"
+        );
+    }
+    // The batch sent twice is stored once: one of its two replies says duplicate, event by event.
+    let twice = [&replies[0], &replies[replies.len() - 1]];
+    for i in 0..2 {
+        let flags: Vec<&Value> = twice
+            .iter()
+            .map(|r| &r["syncProgress"]["results"][i]["duplicate"])
+            .collect();
+        assert_eq!(
+            flags.iter().filter(|d| **d == &json!(true)).count(),
+            1,
+            "{flags:?}"
+        );
+    }
+    let stored: i64 = progress::entity::progress_event::Entity::find()
+        .count(db)
+        .await
+        .unwrap()
+        .try_into()
+        .unwrap();
+    assert_eq!(stored, 2 * 8, "8 learners' two lessons, each once");
+}

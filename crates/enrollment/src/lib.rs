@@ -13,6 +13,8 @@ pub mod graphql;
 pub mod roster;
 pub mod seats;
 
+use std::collections::{BTreeSet, HashMap, HashSet};
+
 use chrono::{DateTime, Utc};
 use kernel::SharedClock;
 use sea_orm::sea_query::Expr;
@@ -85,22 +87,53 @@ pub async fn find_takeable(
     person_id: Uuid,
     course_id: Uuid,
 ) -> Result<Option<entity::enrollment::Model>, EnrollmentError> {
+    Ok(find_takeable_many(conn, &[(person_id, course_id)])
+        .await?
+        .remove(&(person_id, course_id)))
+}
+
+/// [`find_takeable`] for several (person, course) pairs in one query, keyed by the pair; pairs
+/// without such an enrollment are absent.
+///
+/// # Errors
+/// INTERNAL on database failure.
+pub async fn find_takeable_many(
+    conn: &impl ConnectionTrait,
+    pairs: &[(Uuid, Uuid)],
+) -> Result<HashMap<(Uuid, Uuid), entity::enrollment::Model>, EnrollmentError> {
     use entity::enrollment::{Column, Entity};
     use sea_orm::QueryOrder;
-    // A person may be in two cohorts of one course (one finished, one assigned again): the
-    // active one wins, then the most recent.
+    if pairs.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let wanted: HashSet<(Uuid, Uuid)> = pairs.iter().copied().collect();
+    let people: BTreeSet<Uuid> = pairs.iter().map(|p| p.0).collect();
+    let courses: BTreeSet<Uuid> = pairs.iter().map(|p| p.1).collect();
+    // The people × courses rectangle covers the pairs; the (person, course, state) index finds
+    // it, and rows outside the pairs are dropped below.
     let rows = Entity::find()
-        .filter(Column::PersonId.eq(person_id))
-        .filter(Column::CourseId.eq(course_id))
+        .filter(Column::PersonId.is_in(people))
+        .filter(Column::CourseId.is_in(courses))
         .filter(Column::State.is_in([state::ACTIVE, state::COMPLETED]))
         .order_by_desc(Column::RequestedAt)
         .all(conn)
         .await?;
-    let active = rows.iter().position(|e| e.state == state::ACTIVE);
-    Ok(match active {
-        Some(i) => rows.into_iter().nth(i),
-        None => rows.into_iter().next(),
-    })
+    // A person may be in two cohorts of one course (one finished, one assigned again): the
+    // active one wins, then the most recent.
+    let mut found: HashMap<(Uuid, Uuid), entity::enrollment::Model> = HashMap::new();
+    for row in rows {
+        let key = (row.person_id, row.course_id);
+        if !wanted.contains(&key) {
+            continue;
+        }
+        match found.get(&key) {
+            Some(kept) if kept.state == state::ACTIVE || row.state != state::ACTIVE => {}
+            _ => {
+                found.insert(key, row);
+            }
+        }
+    }
+    Ok(found)
 }
 
 /// Marks enrollment `enrollment_id` completed at `at` (active → completed). Idempotent: false

@@ -25,3 +25,25 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
 pub fn is_unique_violation(err: &DbErr) -> bool {
     matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
 }
+
+/// Rows one UPDATE may give their own values with [`value_by_id`]: each row's value is found by
+/// walking the CASE, so a long list would cost rows × list comparisons.
+pub const ROWS_PER_CASE_UPDATE: usize = 32;
+
+/// `CASE WHEN id = a THEN x WHEN id = b THEN y … ELSE column END`: lets one UPDATE (over
+/// `id IN (a, b, …)`) write a different value into `column` of each row, in place of one UPDATE
+/// per row. Keep the list to [`ROWS_PER_CASE_UPDATE`].
+pub fn value_by_id<C: sea_orm::ColumnTrait>(
+    id: C,
+    column: C,
+    values: impl IntoIterator<Item = (uuid::Uuid, sea_orm::Value)>,
+) -> sea_orm::sea_query::Expr {
+    use sea_orm::sea_query::{CaseStatement, Expr};
+    values
+        .into_iter()
+        .fold(CaseStatement::new(), |case, (key, value)| {
+            case.case(id.eq(key), Expr::val(value))
+        })
+        .finally(Expr::col(column))
+        .into()
+}

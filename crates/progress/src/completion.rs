@@ -91,6 +91,20 @@ pub struct Refreshed {
     pub completed_now: bool,
 }
 
+/// One enrollment to refresh: its course plan, every lesson row it has, and the latest event
+/// time just applied (`activity`).
+#[derive(Debug, Clone, Copy)]
+pub struct Refresh<'a> {
+    /// The enrollment as read in this transaction.
+    pub enrollment: &'a enrollment_entity::Model,
+    /// Its course's plan.
+    pub plan: &'a CoursePlan,
+    /// All its lesson rows.
+    pub rows: &'a [lesson_progress::Model],
+    /// The latest event time just applied.
+    pub activity: Option<DateTime<Utc>>,
+}
+
 /// Recomputes an enrollment's denormalised progress from its lesson rows (all of them), and
 /// completes it, crediting JP, when every required lesson is complete. `activity` is the latest
 /// event time just applied. Never revokes a completion.
@@ -105,11 +119,94 @@ pub async fn refresh_enrollment(
     activity: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> Result<Refreshed, ProgressError> {
-    let done: HashMap<Uuid, DateTime<Utc>> = rows
+    let item = Refresh {
+        enrollment,
+        plan,
+        rows,
+        activity,
+    };
+    refresh_enrollments(conn, &[item], now)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| ProgressError::Internal("an enrollment was refreshed into nothing".into()))
+}
+
+/// [`refresh_enrollment`] for several enrollments: their progress columns are written
+/// [`kernel::db::ROWS_PER_CASE_UPDATE`] enrollments per UPDATE; each completion is its own
+/// conditional UPDATE and JP credit. Results are in the order of `items`.
+///
+/// # Errors
+/// INTERNAL on database failure.
+pub async fn refresh_enrollments(
+    conn: &impl ConnectionTrait,
+    items: &[Refresh<'_>],
+    now: DateTime<Utc>,
+) -> Result<Vec<Refreshed>, ProgressError> {
+    use enrollment_entity::Column as C;
+    let figures: Vec<(enrollment_entity::Model, Option<DateTime<Utc>>)> =
+        items.iter().map(|item| progress_of(item, now)).collect();
+    for chunk in figures.chunks(kernel::db::ROWS_PER_CASE_UPDATE) {
+        let each = |column: C, value: fn(&enrollment_entity::Model) -> sea_orm::Value| {
+            kernel::db::value_by_id(C::Id, column, chunk.iter().map(|(m, _)| (m.id, value(m))))
+        };
+        enrollment_entity::Entity::update_many()
+            .col_expr(
+                C::ProgressPercent,
+                each(C::ProgressPercent, |m| m.progress_percent.into()),
+            )
+            .col_expr(
+                C::RequiredDone,
+                each(C::RequiredDone, |m| m.required_done.into()),
+            )
+            .col_expr(
+                C::RequiredTotal,
+                each(C::RequiredTotal, |m| m.required_total.into()),
+            )
+            .col_expr(
+                C::NextLessonId,
+                each(C::NextLessonId, |m| m.next_lesson_id.into()),
+            )
+            .col_expr(
+                C::LastActivityAt,
+                each(C::LastActivityAt, |m| m.last_activity_at.into()),
+            )
+            .col_expr(C::UpdatedAt, Expr::value(now))
+            .filter(C::Id.is_in(chunk.iter().map(|(m, _)| m.id)))
+            .exec(conn)
+            .await?;
+    }
+    let mut out = Vec::with_capacity(figures.len());
+    for ((mut updated, completes_at), item) in figures.into_iter().zip(items) {
+        let mut completed_now = false;
+        if let Some(at) = completes_at
+            && enrollment::mark_completed(conn, updated.id, at).await?
+        {
+            completed_now = true;
+            updated.state = enrollment::state::COMPLETED.to_owned();
+            updated.completed_at = Some(at);
+            credit_course(conn, &updated, item.plan, at, now).await?;
+        }
+        out.push(Refreshed {
+            enrollment: updated,
+            completed_now,
+        });
+    }
+    Ok(out)
+}
+
+/// An enrollment with its progress columns recomputed from its lesson rows, and the time it
+/// completes at when every required lesson is done and it is still active.
+fn progress_of(
+    item: &Refresh<'_>,
+    now: DateTime<Utc>,
+) -> (enrollment_entity::Model, Option<DateTime<Utc>>) {
+    let done: HashMap<Uuid, DateTime<Utc>> = item
+        .rows
         .iter()
         .filter_map(|r| r.completed_at.map(|at| (r.lesson_id, at)))
         .collect();
-    let required = plan.required();
+    let required = item.plan.required();
     let required_done = required.iter().filter(|id| done.contains_key(id)).count();
     let total = required.len();
     let percent = if total == 0 {
@@ -118,61 +215,33 @@ pub async fn refresh_enrollment(
         // Rounded to a tenth so a roster shows 33.3, not 33.33333333333333.
         ((required_done as f64 / total as f64) * 1000.0).round() / 10.0
     };
-    let next = plan.order.iter().copied().find(|id| !done.contains_key(id));
-    let last_activity = match (enrollment.last_activity_at, activity) {
-        (Some(a), Some(b)) => Some(a.max(b)),
-        (a, b) => a.or(b),
-    };
     let count = |n: usize| i32::try_from(n).unwrap_or(i32::MAX);
-    enrollment_entity::Entity::update_many()
-        .col_expr(
-            enrollment_entity::Column::ProgressPercent,
-            Expr::value(percent),
-        )
-        .col_expr(
-            enrollment_entity::Column::RequiredDone,
-            Expr::value(count(required_done)),
-        )
-        .col_expr(
-            enrollment_entity::Column::RequiredTotal,
-            Expr::value(count(total)),
-        )
-        .col_expr(enrollment_entity::Column::NextLessonId, Expr::value(next))
-        .col_expr(
-            enrollment_entity::Column::LastActivityAt,
-            Expr::value(last_activity),
-        )
-        .col_expr(enrollment_entity::Column::UpdatedAt, Expr::value(now))
-        .filter(enrollment_entity::Column::Id.eq(enrollment.id))
-        .exec(conn)
-        .await?;
-    let mut updated = enrollment.clone();
+    let mut updated = item.enrollment.clone();
     updated.progress_percent = percent;
     updated.required_done = count(required_done);
     updated.required_total = count(total);
-    updated.next_lesson_id = next;
-    updated.last_activity_at = last_activity;
+    updated.next_lesson_id = item
+        .plan
+        .order
+        .iter()
+        .copied()
+        .find(|id| !done.contains_key(id));
+    updated.last_activity_at = match (item.enrollment.last_activity_at, item.activity) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    };
     updated.updated_at = now;
-
-    let mut completed_now = false;
-    if total > 0 && required_done == total && enrollment.state == enrollment::state::ACTIVE {
-        // The course completes when its last required lesson did: the time of that event.
-        let at = required
-            .iter()
-            .filter_map(|id| done.get(id).copied())
-            .max()
-            .unwrap_or(now);
-        if enrollment::mark_completed(conn, enrollment.id, at).await? {
-            completed_now = true;
-            updated.state = enrollment::state::COMPLETED.to_owned();
-            updated.completed_at = Some(at);
-            credit_course(conn, &updated, plan, at, now).await?;
-        }
-    }
-    Ok(Refreshed {
-        enrollment: updated,
-        completed_now,
-    })
+    // The course completes when its last required lesson did: the time of that event.
+    let completes_at =
+        (total > 0 && required_done == total && item.enrollment.state == enrollment::state::ACTIVE)
+            .then(|| {
+                required
+                    .iter()
+                    .filter_map(|id| done.get(id).copied())
+                    .max()
+                    .unwrap_or(now)
+            });
+    (updated, completes_at)
 }
 
 /// Writes the course's JP for a completed enrollment, once: the unique index on
@@ -217,6 +286,55 @@ async fn credit_course(
     }
 }
 
+/// A lesson row with nothing recorded yet.
+pub fn blank_row(
+    enrollment_id: Uuid,
+    lesson_id: Uuid,
+    person_id: Uuid,
+    now: DateTime<Utc>,
+) -> lesson_progress::ActiveModel {
+    lesson_progress::ActiveModel {
+        id: Set(kernel::new_id()),
+        enrollment_id: Set(enrollment_id),
+        lesson_id: Set(lesson_id),
+        person_id: Set(person_id),
+        watched_intervals: Set("[]".into()),
+        watched_seconds: Set(0.0),
+        pages_viewed: Set("[]".into()),
+        opened: Set(false),
+        position_seconds: Set(None),
+        position_at: Set(None),
+        completed_at: Set(None),
+        updated_at: Set(now),
+    }
+}
+
+/// Inserts the rows whose (enrollment, lesson) has none yet; the unique index turns the others,
+/// and a concurrent writer's same row, into nothing.
+///
+/// # Errors
+/// INTERNAL on database failure.
+pub async fn insert_missing_rows(
+    conn: &impl ConnectionTrait,
+    rows: Vec<lesson_progress::ActiveModel>,
+) -> Result<(), ProgressError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    lesson_progress::Entity::insert_many(rows)
+        .on_conflict(
+            sea_orm::sea_query::OnConflict::columns([
+                lesson_progress::Column::EnrollmentId,
+                lesson_progress::Column::LessonId,
+            ])
+            .do_nothing()
+            .to_owned(),
+        )
+        .exec_without_returning(conn)
+        .await?;
+    Ok(())
+}
+
 /// Completes lesson `lesson_id` of enrollment `enrollment_id` at `at`, for lessons that progress
 /// events never complete (quizzes, surveys): the quiz and evaluation crates call it in their own
 /// transaction once they have authorised. Idempotent; a completion only moves earlier. Then
@@ -235,31 +353,10 @@ pub async fn complete_lesson(
         .one(conn)
         .await?
         .ok_or(ProgressError::NotFound("enrollment"))?;
-    let row = lesson_progress::ActiveModel {
-        id: Set(kernel::new_id()),
-        enrollment_id: Set(enrollment_id),
-        lesson_id: Set(lesson_id),
-        person_id: Set(enrollment.person_id),
-        watched_intervals: Set("[]".into()),
-        watched_seconds: Set(0.0),
-        pages_viewed: Set("[]".into()),
-        opened: Set(true),
-        position_seconds: Set(None),
-        position_at: Set(None),
-        completed_at: Set(Some(at)),
-        updated_at: Set(now),
-    };
-    lesson_progress::Entity::insert(row)
-        .on_conflict(
-            sea_orm::sea_query::OnConflict::columns([
-                lesson_progress::Column::EnrollmentId,
-                lesson_progress::Column::LessonId,
-            ])
-            .do_nothing()
-            .to_owned(),
-        )
-        .exec_without_returning(conn)
-        .await?;
+    let mut row = blank_row(enrollment_id, lesson_id, enrollment.person_id, now);
+    row.opened = Set(true);
+    row.completed_at = Set(Some(at));
+    insert_missing_rows(conn, vec![row]).await?;
     lesson_progress::Entity::update_many()
         .col_expr(lesson_progress::Column::CompletedAt, Expr::value(at))
         .col_expr(lesson_progress::Column::Opened, Expr::value(true))
@@ -362,12 +459,22 @@ impl Progress {
                 row.completed_at = Some(at);
                 out.lessons_completed += 1;
             }
-            if refresh_enrollment(&txn, e, plan, rows, None, now)
+        }
+        for chunk in enrollments.chunks(CHUNK) {
+            let items: Vec<Refresh<'_>> = chunk
+                .iter()
+                .map(|e| Refresh {
+                    enrollment: e,
+                    plan,
+                    rows: rows_by.get(&e.id).map_or(&[][..], Vec::as_slice),
+                    activity: None,
+                })
+                .collect();
+            out.enrollments_completed += refresh_enrollments(&txn, &items, now)
                 .await?
-                .completed_now
-            {
-                out.enrollments_completed += 1;
-            }
+                .iter()
+                .filter(|r| r.completed_now)
+                .count();
         }
         identity::audit::record(
             &txn,

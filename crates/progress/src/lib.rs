@@ -2,25 +2,30 @@
 //!
 //! Every rule is a method of [`Progress`] that takes the [`kernel::Actor`] asking. The state of
 //! a lesson is a merge of events that does not depend on their order or on replays
-//! ([`rules`]); [`sync`] ingests a phone's batch in one transaction; [`completion`] completes
-//! lessons and enrollments and credits JP exactly once; [`jp`] holds the ledger and its reports;
-//! [`views`] the learner's dashboard and the completion report.
+//! ([`rules`]); [`sync`] judges a phone's batch, which `group` writes together with the other
+//! batches waiting, in one transaction; [`completion`] completes lessons and enrollments and
+//! credits JP exactly once; [`jp`] holds the ledger and its reports; [`views`] the learner's
+//! dashboard and the completion report.
 
 pub mod completion;
 pub mod entity;
 pub mod error;
 pub mod graphql;
+mod group;
 pub mod jp;
 pub mod plan;
 pub mod rules;
 pub mod sync;
 pub mod views;
 
+use std::sync::Arc;
+
 use kernel::SharedClock;
 use sea_orm::DatabaseConnection;
 
 pub use error::ProgressError;
 pub use graphql::{ProgressMutation, ProgressQuery};
+pub use group::POSTGRES_WRITERS;
 
 /// The progress service: cheap to clone, registered once in the GraphQL schema data.
 #[derive(Clone, Debug)]
@@ -29,11 +34,17 @@ pub struct Progress {
     pub db: DatabaseConnection,
     /// The clock.
     pub clock: SharedClock,
+    /// The writers of `syncProgress`, shared by the clones.
+    committer: Arc<group::Committer>,
 }
 
 impl Progress {
     /// A service over `db`.
     pub fn new(db: DatabaseConnection, clock: SharedClock) -> Self {
-        Progress { db, clock }
+        Progress {
+            db,
+            clock,
+            committer: Arc::default(),
+        }
     }
 }

@@ -1,28 +1,25 @@
-//! Phone sync: a batch of up to [`MAX_BATCH`] progress events, each judged on its own,
-//! ingested in one transaction with a fixed number of statements per lesson touched.
+//! Phone sync: a batch of up to [`MAX_BATCH`] progress events, each judged on its own, then
+//! written by [`crate::group`] together with the other syncs waiting, in one transaction.
 //!
 //! Idempotent: an event already stored for the person (same client id) is reported accepted
 //! and duplicate, and changes nothing. Order-independent: lesson state is a merge of events
 //! ([`crate::rules`]), and a completion time is found by replaying the lesson's stored events in
 //! the order they happened.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::HashSet;
 
 use chrono::{DateTime, Duration, SubsecRound, Utc};
-use course::entity::lesson;
 use course::structure::LessonKind;
 use enrollment::entity::enrollment as enrollment_entity;
 use kernel::Actor;
-use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set};
 use uuid::Uuid;
 
 use crate::Progress;
-use crate::completion::{self, columns_of, refresh_enrollment, state_of};
-use crate::entity::{lesson_progress, progress_event};
+use crate::completion::state_of;
+use crate::entity::lesson_progress;
 use crate::error::ProgressError;
-use crate::plan::{self, CoursePlan};
-use crate::rules::{DURATION_TOLERANCE_SECONDS, Effect, LessonRule, LessonState};
+use crate::group::Pending;
+use crate::rules::{DURATION_TOLERANCE_SECONDS, Effect, LessonRule};
 
 /// Most events in one sync call; a longer batch is refused whole.
 pub const MAX_BATCH: usize = 500;
@@ -48,7 +45,7 @@ pub enum EventKind {
 }
 
 impl EventKind {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             EventKind::Played => "played",
             EventKind::Position => "position",
@@ -204,7 +201,7 @@ fn check_alone(e: &ProgressEvent, now: DateTime<Utc>) -> Result<(), RejectReason
 }
 
 /// Checks an event against its lesson; gives its effect.
-fn check_against(e: &ProgressEvent, rule: &LessonRule) -> Result<Effect, RejectReason> {
+pub(crate) fn check_against(e: &ProgressEvent, rule: &LessonRule) -> Result<Effect, RejectReason> {
     let limit = rule
         .duration_seconds
         .map_or(f64::INFINITY, |d| d + DURATION_TOLERANCE_SECONDS);
@@ -236,16 +233,6 @@ fn check_against(e: &ProgressEvent, rule: &LessonRule) -> Result<Effect, RejectR
             Err(RejectReason::WrongLessonKind)
         }
     }
-}
-
-/// New effects per (enrollment, lesson), with the time each happened.
-type FreshEffects = BTreeMap<(Uuid, Uuid), Vec<(DateTime<Utc>, Effect)>>;
-
-/// An event that passed every check, waiting to be stored.
-struct Candidate {
-    index: usize,
-    enrollment_id: Uuid,
-    effect: Effect,
 }
 
 impl Progress {
@@ -296,292 +283,13 @@ impl Progress {
             }
         }
 
-        let txn = kernel::db::begin_write(&self.db).await?;
-        let lesson_ids: BTreeSet<Uuid> = events
-            .iter()
-            .zip(&outcomes)
-            .filter(|(_, o)| o.rejected.is_none())
-            .map(|(e, _)| e.lesson_id)
-            .collect();
-        let lesson_course: HashMap<Uuid, Uuid> = if lesson_ids.is_empty() {
-            HashMap::new()
-        } else {
-            lesson::Entity::find()
-                .select_only()
-                .column(lesson::Column::Id)
-                .column(lesson::Column::CourseId)
-                .filter(lesson::Column::Id.is_in(lesson_ids.iter().copied()))
-                .into_tuple::<(Uuid, Uuid)>()
-                .all(&txn)
-                .await?
-                .into_iter()
-                .collect()
-        };
-        let course_ids: Vec<Uuid> = lesson_course
-            .values()
-            .copied()
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        let mut enrollments: HashMap<Uuid, enrollment_entity::Model> = HashMap::new();
-        for c in &course_ids {
-            if let Some(e) = enrollment::find_takeable(&txn, person_id, *c).await? {
-                enrollments.insert(*c, e);
-            }
-        }
-        let plans = plan::load(&txn, &course_ids).await?;
-
-        let mut candidates = Vec::new();
-        for (i, e) in events.iter().enumerate() {
-            if outcomes[i].rejected.is_some() {
-                continue;
-            }
-            let verdict = match lesson_course.get(&e.lesson_id) {
-                None => Err(RejectReason::UnknownLesson),
-                Some(course_id) => match (
-                    enrollments.get(course_id),
-                    plans
-                        .get(course_id)
-                        .and_then(|p| p.lessons.get(&e.lesson_id)),
-                ) {
-                    (None, _) => Err(RejectReason::NotEnrolled),
-                    (_, None) => Err(RejectReason::UnknownLesson),
-                    (Some(en), Some(l)) => check_against(e, &l.rule).map(|effect| Candidate {
-                        index: i,
-                        enrollment_id: en.id,
-                        effect,
-                    }),
-                },
-            };
-            match verdict {
-                Ok(c) => candidates.push(c),
-                Err(r) => outcomes[i].rejected = Some(r),
-            }
-        }
-
-        // Store first: the unique (person, client id) index decides, even against a
-        // concurrent sync of the same batch, which events are new; only those are applied.
-        let rows: Vec<progress_event::ActiveModel> = candidates
-            .iter()
-            .map(|c| {
-                let e = &events[c.index];
-                progress_event::ActiveModel {
-                    id: Set(kernel::new_id()),
-                    client_event_id: Set(e.client_event_id),
-                    person_id: Set(person_id),
-                    enrollment_id: Set(c.enrollment_id),
-                    lesson_id: Set(e.lesson_id),
-                    kind: Set(e.kind.as_str().to_owned()),
-                    from_seconds: Set(e.from_seconds.filter(|_| e.kind == EventKind::Played)),
-                    to_seconds: Set(e.to_seconds.filter(|_| e.kind == EventKind::Played)),
-                    position_seconds: Set(e
-                        .position_seconds
-                        .filter(|_| e.kind == EventKind::Position)),
-                    page: Set(e.page.filter(|_| e.kind == EventKind::PageViewed)),
-                    occurred_at: Set(e.occurred_at),
-                    received_at: Set(now),
-                }
-            })
-            .collect();
-        let inserted: HashSet<Uuid> = if rows.is_empty() {
-            HashSet::new()
-        } else {
-            match progress_event::Entity::insert_many(rows)
-                .on_conflict(
-                    OnConflict::columns([
-                        progress_event::Column::PersonId,
-                        progress_event::Column::ClientEventId,
-                    ])
-                    .do_nothing()
-                    .to_owned(),
-                )
-                .exec_with_returning(&txn)
-                .await
-            {
-                Ok(models) => models.into_iter().map(|m| m.client_event_id).collect(),
-                Err(sea_orm::DbErr::RecordNotInserted) => HashSet::new(),
-                Err(e) => return Err(e.into()),
-            }
-        };
-
-        // New effects per (enrollment, lesson), and every pair an accepted event touched.
-        let mut fresh: FreshEffects = BTreeMap::new();
-        let mut touched: BTreeSet<(Uuid, Uuid)> = BTreeSet::new();
-        for c in &candidates {
-            let e = &events[c.index];
-            touched.insert((c.enrollment_id, e.lesson_id));
-            if inserted.contains(&e.client_event_id) {
-                fresh
-                    .entry((c.enrollment_id, e.lesson_id))
-                    .or_default()
-                    .push((e.occurred_at, c.effect));
-            } else {
-                outcomes[c.index].duplicate = true;
-            }
-        }
-
-        let mut views = Vec::new();
-        let mut enrollment_views = Vec::new();
-        if !touched.is_empty() {
-            self.apply(&txn, person_id, &fresh, &touched, &plans, &enrollments, now)
-                .await
-                .map(|(v, e)| {
-                    views = v;
-                    enrollment_views = e;
-                })?;
-        }
-        txn.commit().await?;
-        Ok(SyncResult {
+        let pending = Pending {
+            person_id,
+            events,
             outcomes,
-            lessons: views,
-            enrollments: enrollment_views,
-        })
-    }
-
-    /// Applies the new effects to the lesson rows (one read, one write per row), then refreshes
-    /// the enrollments they belong to.
-    #[allow(clippy::too_many_arguments)] // One private step of `sync`, sharing its loaded state.
-    async fn apply(
-        &self,
-        txn: &sea_orm::DatabaseTransaction,
-        person_id: Uuid,
-        fresh: &FreshEffects,
-        touched: &BTreeSet<(Uuid, Uuid)>,
-        plans: &HashMap<Uuid, CoursePlan>,
-        enrollments: &HashMap<Uuid, enrollment_entity::Model>,
-        now: DateTime<Utc>,
-    ) -> Result<(Vec<LessonProgressView>, Vec<enrollment_entity::Model>), ProgressError> {
-        let rule_of = |lesson_id: Uuid| -> Option<&LessonRule> {
-            plans
-                .values()
-                .find_map(|p| p.lessons.get(&lesson_id))
-                .map(|l| &l.rule)
+            received_at: now,
         };
-        // Rows for lessons seen for the first time; a concurrent sync may create the same row,
-        // which the unique (enrollment, lesson) index turns into nothing.
-        let new_rows: Vec<lesson_progress::ActiveModel> = fresh
-            .keys()
-            .map(|&(enrollment_id, lesson_id)| lesson_progress::ActiveModel {
-                id: Set(kernel::new_id()),
-                enrollment_id: Set(enrollment_id),
-                lesson_id: Set(lesson_id),
-                person_id: Set(person_id),
-                watched_intervals: Set("[]".into()),
-                watched_seconds: Set(0.0),
-                pages_viewed: Set("[]".into()),
-                opened: Set(false),
-                position_seconds: Set(None),
-                position_at: Set(None),
-                completed_at: Set(None),
-                updated_at: Set(now),
-            })
-            .collect();
-        if !new_rows.is_empty() {
-            lesson_progress::Entity::insert_many(new_rows)
-                .on_conflict(
-                    OnConflict::columns([
-                        lesson_progress::Column::EnrollmentId,
-                        lesson_progress::Column::LessonId,
-                    ])
-                    .do_nothing()
-                    .to_owned(),
-                )
-                .exec_without_returning(txn)
-                .await?;
-        }
-        let enrollment_ids: BTreeSet<Uuid> = touched.iter().map(|(e, _)| *e).collect();
-        // Every lesson row of the touched enrollments: the enrollment's percent needs them all.
-        // Locked on PostgreSQL so two syncs of one learner merge one after the other.
-        let rows = lesson_progress::Entity::find()
-            .filter(lesson_progress::Column::EnrollmentId.is_in(enrollment_ids.iter().copied()))
-            .lock_exclusive()
-            .all(txn)
-            .await?;
-        let mut by_enrollment: HashMap<Uuid, Vec<lesson_progress::Model>> = HashMap::new();
-        let mut views = Vec::new();
-        for mut row in rows {
-            let key = (row.enrollment_id, row.lesson_id);
-            let rule = rule_of(row.lesson_id).copied();
-            if let (Some(effects), Some(rule)) = (fresh.get(&key), rule) {
-                let mut state = state_of(&row)?;
-                for (at, effect) in effects {
-                    state.apply(*effect, *at);
-                }
-                let earliest = effects.iter().map(|(at, _)| *at).min();
-                let completed_at = self
-                    .completion_after(txn, &row, &state, &rule, earliest)
-                    .await?;
-                let (intervals, pages) = columns_of(&state);
-                let mut am: lesson_progress::ActiveModel = row.clone().into();
-                am.watched_intervals = Set(intervals);
-                am.watched_seconds = Set(state.watched_seconds(rule.duration_seconds));
-                am.pages_viewed = Set(pages);
-                am.opened = Set(state.opened);
-                am.position_seconds = Set(state.position.map(|(_, p)| p));
-                am.position_at = Set(state.position.map(|(at, _)| at));
-                am.completed_at = Set(completed_at);
-                am.updated_at = Set(now);
-                row = am.update(txn).await?;
-            }
-            if touched.contains(&key)
-                && let Some(rule) = rule
-            {
-                views.push(LessonProgressView::of(&row, &rule)?);
-            }
-            by_enrollment
-                .entry(row.enrollment_id)
-                .or_default()
-                .push(row);
-        }
-
-        let mut latest: HashMap<Uuid, DateTime<Utc>> = HashMap::new();
-        for ((enrollment_id, _), effects) in fresh {
-            if let Some(max) = effects.iter().map(|(at, _)| *at).max() {
-                let slot = latest.entry(*enrollment_id).or_insert(max);
-                *slot = (*slot).max(max);
-            }
-        }
-        let mut refreshed = Vec::new();
-        for e in enrollments.values() {
-            if !enrollment_ids.contains(&e.id) {
-                continue;
-            }
-            let Some(plan) = plans.get(&e.course_id) else {
-                continue;
-            };
-            let rows = by_enrollment.get(&e.id).map_or(&[][..], Vec::as_slice);
-            let r = refresh_enrollment(txn, e, plan, rows, latest.get(&e.id).copied(), now).await?;
-            refreshed.push(r.enrollment);
-        }
-        refreshed.sort_by_key(|e| e.id);
-        Ok((views, refreshed))
-    }
-
-    /// The lesson's completion time after new events: unchanged when it was complete and no new
-    /// event is older than that; otherwise the first instant the rule held over all stored
-    /// events. A completion is never revoked, only moved earlier by a late, older event.
-    async fn completion_after(
-        &self,
-        txn: &sea_orm::DatabaseTransaction,
-        row: &lesson_progress::Model,
-        state: &LessonState,
-        rule: &LessonRule,
-        earliest_new: Option<DateTime<Utc>>,
-    ) -> Result<Option<DateTime<Utc>>, ProgressError> {
-        let existing = row.completed_at;
-        let needs_replay = match existing {
-            None => state.satisfies(rule),
-            Some(done) => earliest_new.is_some_and(|t| t < done),
-        };
-        if !needs_replay {
-            return Ok(existing);
-        }
-        let replayed =
-            completion::replayed_completion(txn, row.enrollment_id, row.lesson_id, rule).await?;
-        Ok(match (existing, replayed) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        })
+        self.committer.submit(&self.db, &self.clock, pending).await
     }
 }
 

@@ -218,6 +218,10 @@ pub async fn run(app: &App, s: &ProgressSettings, table: &mut Table) -> anyhow::
     let mut rates = Vec::new();
     for (what, per_insert) in [
         ("direct INSERT, 1 row each", 1),
+        (
+            "direct INSERT, 10 rows each (one phone batch)",
+            EVENTS_PER_BATCH,
+        ),
         ("direct INSERT, 500 rows each", direct::BATCH_ROWS),
     ] {
         eprintln!("{db}: {what} ...");
@@ -241,7 +245,7 @@ pub async fn run(app: &App, s: &ProgressSettings, table: &mut Table) -> anyhow::
         );
         rates.push(w.per_sec());
     }
-    if let [single, batched] = rates[..] {
+    if let [single, phone, batched] = rates[..] {
         let to_batched = api_rate / batched;
         table.add(
             SECTION,
@@ -256,6 +260,12 @@ pub async fn run(app: &App, s: &ProgressSettings, table: &mut Table) -> anyhow::
                     "BELOW"
                 }
             ),
+        );
+        table.add(
+            SECTION,
+            db,
+            "API (highest sustainable) / direct 10-row batches",
+            num(api_rate / phone, 3),
         );
         table.add(
             SECTION,

@@ -1,0 +1,581 @@
+//! Group commit of phone syncs. Each sync is judged alone in the request (see [`crate::sync`]),
+//! then handed to a writer, which writes whatever syncs are waiting in one transaction with a
+//! fixed number of statements per group: under load, a hundred phones cost about what one does.
+//! An idle writer takes the next sync at once, so nothing waits for a group to fill.
+//!
+//! The syncs of one person always go to the same writer: two writers never touch the same
+//! person's rows, so they cannot deadlock on them. SQLite gets one writer (it has one writer at a
+//! time anyway), PostgreSQL [`POSTGRES_WRITERS`].
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::{Mutex, PoisonError};
+
+use chrono::{DateTime, Utc};
+use course::entity::lesson;
+use enrollment::entity::enrollment as enrollment_entity;
+use kernel::SharedClock;
+use kernel::db::{ROWS_PER_CASE_UPDATE, value_by_id};
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, DatabaseTransaction, DbBackend, EntityTrait, QueryFilter,
+    QuerySelect, Set, Value,
+};
+use tokio::sync::{mpsc, oneshot};
+use tracing::Instrument;
+use uuid::Uuid;
+
+use crate::completion::{self, Refresh, columns_of, state_of};
+use crate::entity::{lesson_progress, progress_event};
+use crate::error::ProgressError;
+use crate::plan::{self, CoursePlan};
+use crate::rules::{Effect, LessonRule, LessonState};
+use crate::sync::{
+    EventKind, EventOutcome, LessonProgressView, ProgressEvent, RejectReason, SyncResult,
+    check_against,
+};
+
+/// Events written in one group at most (a sync is never split, so one of 500 may go alone).
+const GROUP_EVENTS: usize = 1_000;
+/// Syncs in one group at most.
+const GROUP_SYNCS: usize = 128;
+/// Syncs waiting for one writer before callers wait for room.
+const QUEUE: usize = 1_024;
+/// Writers on PostgreSQL, which writes on several connections at once.
+pub const POSTGRES_WRITERS: usize = 2;
+/// Event rows per INSERT: 12 parameters each, far below either database's limit.
+const EVENTS_PER_INSERT: usize = 500;
+
+/// A sync judged on its own, waiting to be written.
+#[derive(Debug)]
+pub(crate) struct Pending {
+    /// The learner.
+    pub person_id: Uuid,
+    /// The batch, times already truncated to microseconds.
+    pub events: Vec<ProgressEvent>,
+    /// One verdict per event so far (checks that need no database).
+    pub outcomes: Vec<EventOutcome>,
+    /// When the sync arrived.
+    pub received_at: DateTime<Utc>,
+}
+
+type Answer = Result<SyncResult, ProgressError>;
+
+struct Job {
+    pending: Pending,
+    reply: oneshot::Sender<Answer>,
+}
+
+/// The writers of one progress service, started on the first sync.
+#[derive(Debug, Default)]
+pub struct Committer {
+    lanes: Mutex<Vec<mpsc::Sender<Job>>>,
+}
+
+impl Committer {
+    /// Writes `pending` with whatever other syncs are waiting, and gives its result.
+    pub(crate) async fn submit(
+        &self,
+        db: &DatabaseConnection,
+        clock: &SharedClock,
+        pending: Pending,
+    ) -> Answer {
+        let lane = self.lane(db, clock, pending.person_id);
+        let (reply, answer) = oneshot::channel();
+        lane.send(Job { pending, reply })
+            .await
+            .map_err(|_| ProgressError::Internal("the progress writer stopped".into()))?;
+        answer.await.map_err(|_| {
+            ProgressError::Internal("the progress writer stopped before answering".into())
+        })?
+    }
+
+    /// The writer of `person_id`. Writers start here, inside the caller's runtime; when one has
+    /// stopped (its runtime ended, or it panicked), all are started again.
+    fn lane(
+        &self,
+        db: &DatabaseConnection,
+        clock: &SharedClock,
+        person_id: Uuid,
+    ) -> mpsc::Sender<Job> {
+        let mut lanes = self.lanes.lock().unwrap_or_else(PoisonError::into_inner);
+        if lanes.is_empty() || lanes.iter().any(mpsc::Sender::is_closed) {
+            let writers = match db.get_database_backend() {
+                DbBackend::Sqlite => 1,
+                _ => POSTGRES_WRITERS,
+            };
+            *lanes = (0..writers)
+                .map(|_| {
+                    let (tx, rx) = mpsc::channel(QUEUE);
+                    tokio::spawn(write_lane(db.clone(), clock.clone(), rx));
+                    tx
+                })
+                .collect();
+        }
+        // UUID v7 ends in random bits.
+        let i = (person_id.as_u128() % lanes.len() as u128) as usize;
+        lanes[i].clone()
+    }
+}
+
+/// One writer: takes the first waiting sync, adds those behind it up to the group's limits,
+/// writes them together, answers each, and starts again.
+async fn write_lane(db: DatabaseConnection, clock: SharedClock, mut queue: mpsc::Receiver<Job>) {
+    let mut carried: Option<Job> = None;
+    loop {
+        let first = match carried.take() {
+            Some(job) => job,
+            None => match queue.recv().await {
+                Some(job) => job,
+                None => return,
+            },
+        };
+        let mut events = first.pending.events.len();
+        let mut group = vec![first];
+        while group.len() < GROUP_SYNCS {
+            let Ok(next) = queue.try_recv() else { break };
+            if events + next.pending.events.len() > GROUP_EVENTS {
+                carried = Some(next);
+                break;
+            }
+            events += next.pending.events.len();
+            group.push(next);
+        }
+        let span = tracing::debug_span!("progress.group", syncs = group.len(), events);
+        write_and_answer(&db, clock.now(), group)
+            .instrument(span)
+            .await;
+    }
+}
+
+async fn write_and_answer(db: &DatabaseConnection, now: DateTime<Utc>, group: Vec<Job>) {
+    let (pendings, replies): (Vec<Pending>, Vec<oneshot::Sender<Answer>>) =
+        group.into_iter().map(|j| (j.pending, j.reply)).unzip();
+    match write_group(db, now, &pendings).await {
+        Ok(results) => {
+            for (reply, result) in replies.into_iter().zip(results) {
+                // A caller that went away (a dropped connection) needs no answer: its events
+                // are stored, and its replay will be recognised.
+                let _ = reply.send(Ok(result));
+            }
+        }
+        Err(e) if pendings.len() == 1 => {
+            if let Some(reply) = replies.into_iter().next() {
+                let _ = reply.send(Err(e));
+            }
+        }
+        Err(e) => {
+            // Nothing of the group was written: write each sync alone, so one that fails does
+            // not fail the others.
+            tracing::warn!(error = %e, syncs = pendings.len(), "a group of syncs failed; writing each alone");
+            for (pending, reply) in pendings.iter().zip(replies) {
+                let alone = write_group(db, now, std::slice::from_ref(pending))
+                    .await
+                    .and_then(|results| {
+                        results.into_iter().next().ok_or_else(|| {
+                            ProgressError::Internal("a sync was written without a result".into())
+                        })
+                    });
+                let _ = reply.send(alone);
+            }
+        }
+    }
+}
+
+/// An event that passed every check, waiting to be stored.
+struct Candidate {
+    job: usize,
+    index: usize,
+    enrollment_id: Uuid,
+    effect: Effect,
+    /// The id of the row written for it; `None` when an earlier sync of the group carries the
+    /// same event (a replay sent while the first was still waiting).
+    row_id: Option<Uuid>,
+}
+
+/// New effects per (enrollment, lesson), with the time each happened.
+type FreshEffects = BTreeMap<(Uuid, Uuid), Vec<(DateTime<Utc>, Effect)>>;
+
+/// Writes a group of syncs in one transaction and gives each its result, in order.
+async fn write_group(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+    pendings: &[Pending],
+) -> Result<Vec<SyncResult>, ProgressError> {
+    let mut outcomes: Vec<Vec<EventOutcome>> =
+        pendings.iter().map(|p| p.outcomes.clone()).collect();
+    let txn = kernel::db::begin_write(db).await?;
+
+    // Which course each lesson is in, who may learn there, and the courses' rules.
+    let lesson_ids: BTreeSet<Uuid> = (0..pendings.len())
+        .flat_map(|j| {
+            open_events(&pendings[j], &outcomes[j])
+                .into_iter()
+                .map(|(_, e)| e.lesson_id)
+        })
+        .collect();
+    let lesson_course = courses_of(&txn, &lesson_ids).await?;
+    let pairs: BTreeSet<(Uuid, Uuid)> = (0..pendings.len())
+        .flat_map(|j| {
+            let person = pendings[j].person_id;
+            open_events(&pendings[j], &outcomes[j])
+                .into_iter()
+                .filter_map(|(_, e)| lesson_course.get(&e.lesson_id).map(|c| (person, *c)))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let pairs: Vec<(Uuid, Uuid)> = pairs.into_iter().collect();
+    let enrollments = enrollment::find_takeable_many(&txn, &pairs).await?;
+    let course_ids: Vec<Uuid> = enrollments
+        .keys()
+        .map(|(_, course)| *course)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let plans = plan::load(&txn, &course_ids).await?;
+
+    // Each event against its lesson.
+    let mut candidates = Vec::new();
+    for (j, p) in pendings.iter().enumerate() {
+        for (i, e) in open_events(&pendings[j], &outcomes[j]) {
+            let verdict = match lesson_course.get(&e.lesson_id) {
+                None => Err(RejectReason::UnknownLesson),
+                Some(course_id) => match (
+                    enrollments.get(&(p.person_id, *course_id)),
+                    plans
+                        .get(course_id)
+                        .and_then(|plan| plan.lessons.get(&e.lesson_id)),
+                ) {
+                    (None, _) => Err(RejectReason::NotEnrolled),
+                    (_, None) => Err(RejectReason::UnknownLesson),
+                    (Some(en), Some(l)) => check_against(e, &l.rule).map(|effect| Candidate {
+                        job: j,
+                        index: i,
+                        enrollment_id: en.id,
+                        effect,
+                        row_id: None,
+                    }),
+                },
+            };
+            match verdict {
+                Ok(c) => candidates.push(c),
+                Err(r) => outcomes[j][i].rejected = Some(r),
+            }
+        }
+    }
+
+    // Store first: the unique (person, client id) index decides, against syncs written
+    // earlier, which events are new; only those are applied.
+    let inserted = store_events(&txn, pendings, &mut candidates).await?;
+    let mut fresh: FreshEffects = BTreeMap::new();
+    let mut touched: Vec<BTreeSet<(Uuid, Uuid)>> = vec![BTreeSet::new(); pendings.len()];
+    for c in &candidates {
+        let e = &pendings[c.job].events[c.index];
+        touched[c.job].insert((c.enrollment_id, e.lesson_id));
+        if c.row_id.is_some_and(|id| inserted.contains(&id)) {
+            fresh
+                .entry((c.enrollment_id, e.lesson_id))
+                .or_default()
+                .push((e.occurred_at, c.effect));
+        } else {
+            outcomes[c.job][c.index].duplicate = true;
+        }
+    }
+
+    let all_touched: BTreeSet<(Uuid, Uuid)> = touched.iter().flatten().copied().collect();
+    let enrolled: HashMap<Uuid, &enrollment_entity::Model> =
+        enrollments.values().map(|e| (e.id, e)).collect();
+    let (rows, refreshed) = if all_touched.is_empty() {
+        (HashMap::new(), HashMap::new())
+    } else {
+        apply(&txn, &fresh, &all_touched, &plans, &enrolled, now).await?
+    };
+    txn.commit().await?;
+
+    let rule_of = |lesson_id: Uuid| -> Option<&LessonRule> {
+        plans
+            .values()
+            .find_map(|p| p.lessons.get(&lesson_id))
+            .map(|l| &l.rule)
+    };
+    let mut results = Vec::with_capacity(pendings.len());
+    for (outcomes, touched) in outcomes.into_iter().zip(touched) {
+        let mut lessons = Vec::new();
+        for key in &touched {
+            if let (Some(row), Some(rule)) = (rows.get(key), rule_of(key.1)) {
+                lessons.push(LessonProgressView::of(row, rule)?);
+            }
+        }
+        let ids: BTreeSet<Uuid> = touched.iter().map(|(e, _)| *e).collect();
+        let enrollments = ids
+            .iter()
+            .filter_map(|id| refreshed.get(id).cloned())
+            .collect();
+        results.push(SyncResult {
+            outcomes,
+            lessons,
+            enrollments,
+        });
+    }
+    Ok(results)
+}
+
+/// The events of a sync not yet rejected, with their index.
+fn open_events<'a>(p: &'a Pending, outcomes: &[EventOutcome]) -> Vec<(usize, &'a ProgressEvent)> {
+    p.events
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| outcomes[*i].rejected.is_none())
+        .collect()
+}
+
+/// The course of each lesson that exists.
+async fn courses_of(
+    txn: &DatabaseTransaction,
+    lesson_ids: &BTreeSet<Uuid>,
+) -> Result<HashMap<Uuid, Uuid>, ProgressError> {
+    if lesson_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    Ok(lesson::Entity::find()
+        .select_only()
+        .column(lesson::Column::Id)
+        .column(lesson::Column::CourseId)
+        .filter(lesson::Column::Id.is_in(lesson_ids.iter().copied()))
+        .into_tuple::<(Uuid, Uuid)>()
+        .all(txn)
+        .await?
+        .into_iter()
+        .collect())
+}
+
+/// Inserts the candidates' rows, skipping those already stored (ON CONFLICT DO NOTHING), and
+/// gives the ids of the rows actually inserted. Sets each candidate's `row_id`; within the group
+/// only the first of a (person, client id) gets a row.
+async fn store_events(
+    txn: &DatabaseTransaction,
+    pendings: &[Pending],
+    candidates: &mut [Candidate],
+) -> Result<HashSet<Uuid>, ProgressError> {
+    let mut first: HashSet<(Uuid, Uuid)> = HashSet::new();
+    let mut rows = Vec::new();
+    for c in candidates.iter_mut() {
+        let p = &pendings[c.job];
+        let e = &p.events[c.index];
+        if !first.insert((p.person_id, e.client_event_id)) {
+            continue;
+        }
+        let id = kernel::new_id();
+        c.row_id = Some(id);
+        rows.push(progress_event::ActiveModel {
+            id: Set(id),
+            client_event_id: Set(e.client_event_id),
+            person_id: Set(p.person_id),
+            enrollment_id: Set(c.enrollment_id),
+            lesson_id: Set(e.lesson_id),
+            kind: Set(e.kind.as_str().to_owned()),
+            from_seconds: Set(e.from_seconds.filter(|_| e.kind == EventKind::Played)),
+            to_seconds: Set(e.to_seconds.filter(|_| e.kind == EventKind::Played)),
+            position_seconds: Set(e.position_seconds.filter(|_| e.kind == EventKind::Position)),
+            page: Set(e.page.filter(|_| e.kind == EventKind::PageViewed)),
+            occurred_at: Set(e.occurred_at),
+            received_at: Set(p.received_at),
+        });
+    }
+    let mut inserted = HashSet::new();
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<_> = rows.by_ref().take(EVENTS_PER_INSERT).collect();
+        match progress_event::Entity::insert_many(chunk)
+            .on_conflict(
+                OnConflict::columns([
+                    progress_event::Column::PersonId,
+                    progress_event::Column::ClientEventId,
+                ])
+                .do_nothing()
+                .to_owned(),
+            )
+            .exec_with_returning_keys(txn)
+            .await
+        {
+            Ok(ids) => inserted.extend(ids),
+            Err(sea_orm::DbErr::RecordNotInserted) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(inserted)
+}
+
+/// Applies the new effects to the lesson rows of the touched enrollments (read once, locked,
+/// written back in a few statements), then refreshes those enrollments. Gives the touched lesson
+/// rows as written, and the refreshed enrollments by id.
+#[allow(clippy::type_complexity)] // Two lookups of one private step.
+async fn apply(
+    txn: &DatabaseTransaction,
+    fresh: &FreshEffects,
+    touched: &BTreeSet<(Uuid, Uuid)>,
+    plans: &HashMap<Uuid, CoursePlan>,
+    enrolled: &HashMap<Uuid, &enrollment_entity::Model>,
+    now: DateTime<Utc>,
+) -> Result<
+    (
+        HashMap<(Uuid, Uuid), lesson_progress::Model>,
+        HashMap<Uuid, enrollment_entity::Model>,
+    ),
+    ProgressError,
+> {
+    let rule_of = |lesson_id: Uuid| -> Option<LessonRule> {
+        plans
+            .values()
+            .find_map(|p| p.lessons.get(&lesson_id))
+            .map(|l| l.rule)
+    };
+    // Rows for lessons seen for the first time (a quiz may create the same row meanwhile).
+    let new_rows = fresh
+        .keys()
+        .filter_map(|&(enrollment_id, lesson_id)| {
+            let person_id = enrolled.get(&enrollment_id)?.person_id;
+            Some(completion::blank_row(
+                enrollment_id,
+                lesson_id,
+                person_id,
+                now,
+            ))
+        })
+        .collect();
+    completion::insert_missing_rows(txn, new_rows).await?;
+    let enrollment_ids: BTreeSet<Uuid> = touched.iter().map(|(e, _)| *e).collect();
+    // Every lesson row of the touched enrollments: an enrollment's percent needs them all.
+    // Locked on PostgreSQL, so a quiz completing a lesson of the same enrollment waits.
+    let stored = lesson_progress::Entity::find()
+        .filter(lesson_progress::Column::EnrollmentId.is_in(enrollment_ids.iter().copied()))
+        .lock_exclusive()
+        .all(txn)
+        .await?;
+    let mut by_enrollment: HashMap<Uuid, Vec<lesson_progress::Model>> = HashMap::new();
+    let mut changed = Vec::new();
+    let mut lessons = HashMap::new();
+    for mut row in stored {
+        let key = (row.enrollment_id, row.lesson_id);
+        let rule = rule_of(row.lesson_id);
+        if let (Some(effects), Some(rule)) = (fresh.get(&key), rule) {
+            let mut state = state_of(&row)?;
+            for (at, effect) in effects {
+                state.apply(*effect, *at);
+            }
+            let earliest = effects.iter().map(|(at, _)| *at).min();
+            let completed_at = completion_after(txn, &row, &state, &rule, earliest).await?;
+            let (intervals, pages) = columns_of(&state);
+            row.watched_intervals = intervals;
+            row.watched_seconds = state.watched_seconds(rule.duration_seconds);
+            row.pages_viewed = pages;
+            row.opened = state.opened;
+            row.position_seconds = state.position.map(|(_, p)| p);
+            row.position_at = state.position.map(|(at, _)| at);
+            row.completed_at = completed_at;
+            row.updated_at = now;
+            changed.push(row.clone());
+        }
+        if touched.contains(&key) {
+            lessons.insert(key, row.clone());
+        }
+        by_enrollment
+            .entry(row.enrollment_id)
+            .or_default()
+            .push(row);
+    }
+    write_lesson_rows(txn, &changed, now).await?;
+
+    let mut latest: HashMap<Uuid, DateTime<Utc>> = HashMap::new();
+    for ((enrollment_id, _), effects) in fresh {
+        if let Some(max) = effects.iter().map(|(at, _)| *at).max() {
+            let slot = latest.entry(*enrollment_id).or_insert(max);
+            *slot = (*slot).max(max);
+        }
+    }
+    let items: Vec<Refresh<'_>> = enrollment_ids
+        .iter()
+        .filter_map(|id| {
+            let enrollment = *enrolled.get(id)?;
+            Some(Refresh {
+                enrollment,
+                plan: plans.get(&enrollment.course_id)?,
+                rows: by_enrollment.get(id).map_or(&[][..], Vec::as_slice),
+                activity: latest.get(id).copied(),
+            })
+        })
+        .collect();
+    let refreshed = completion::refresh_enrollments(txn, &items, now)
+        .await?
+        .into_iter()
+        .map(|r| (r.enrollment.id, r.enrollment))
+        .collect();
+    Ok((lessons, refreshed))
+}
+
+/// Writes the merged state of `rows` back, [`ROWS_PER_CASE_UPDATE`] rows per UPDATE.
+async fn write_lesson_rows(
+    txn: &DatabaseTransaction,
+    rows: &[lesson_progress::Model],
+    now: DateTime<Utc>,
+) -> Result<(), ProgressError> {
+    use lesson_progress::Column as C;
+    for chunk in rows.chunks(ROWS_PER_CASE_UPDATE) {
+        let each = |column: C, value: fn(&lesson_progress::Model) -> Value| {
+            value_by_id(C::Id, column, chunk.iter().map(|r| (r.id, value(r))))
+        };
+        lesson_progress::Entity::update_many()
+            .col_expr(
+                C::WatchedIntervals,
+                each(C::WatchedIntervals, |r| r.watched_intervals.clone().into()),
+            )
+            .col_expr(
+                C::WatchedSeconds,
+                each(C::WatchedSeconds, |r| r.watched_seconds.into()),
+            )
+            .col_expr(
+                C::PagesViewed,
+                each(C::PagesViewed, |r| r.pages_viewed.clone().into()),
+            )
+            .col_expr(C::Opened, each(C::Opened, |r| r.opened.into()))
+            .col_expr(
+                C::PositionSeconds,
+                each(C::PositionSeconds, |r| r.position_seconds.into()),
+            )
+            .col_expr(C::PositionAt, each(C::PositionAt, |r| r.position_at.into()))
+            .col_expr(
+                C::CompletedAt,
+                each(C::CompletedAt, |r| r.completed_at.into()),
+            )
+            .col_expr(C::UpdatedAt, Expr::value(now))
+            .filter(C::Id.is_in(chunk.iter().map(|r| r.id)))
+            .exec(txn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The lesson's completion time after new events: unchanged when it was complete and no new
+/// event is older than that; otherwise the first instant the rule held over all stored events.
+/// A completion is never revoked, only moved earlier by a late, older event.
+async fn completion_after(
+    txn: &DatabaseTransaction,
+    row: &lesson_progress::Model,
+    state: &LessonState,
+    rule: &LessonRule,
+    earliest_new: Option<DateTime<Utc>>,
+) -> Result<Option<DateTime<Utc>>, ProgressError> {
+    let existing = row.completed_at;
+    let needs_replay = match existing {
+        None => state.satisfies(rule),
+        Some(done) => earliest_new.is_some_and(|t| t < done),
+    };
+    if !needs_replay {
+        return Ok(existing);
+    }
+    let replayed =
+        completion::replayed_completion(txn, row.enrollment_id, row.lesson_id, rule).await?;
+    Ok(match (existing, replayed) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    })
+}
