@@ -14,6 +14,7 @@ mod m20261129_000004_enrollment_progress;
 mod m20261129_000005_quiz;
 mod m20261129_000006_evaluation;
 mod m20261129_000007_enrollment_lookup;
+mod m20261129_000008_progress_replay;
 
 /// A named foreign key from `(table, column)` to `(table, column)`: the shape every migration
 /// repeats.
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000005_quiz::Migration),
             Box::new(m20261129_000006_evaluation::Migration),
             Box::new(m20261129_000007_enrollment_lookup::Migration),
+            Box::new(m20261129_000008_progress_replay::Migration),
         ]
     }
 }

@@ -36,6 +36,10 @@ use crate::app::{App, Database, PgDatabase};
 use crate::load::{LoadResult, Settings};
 use crate::report::{Table, num};
 
+// The `lms` binary's allocator, so the app measured here allocates as the one deployed.
+#[global_allocator]
+static ALLOCATOR: gateway::Allocator = gateway::Allocator;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "bench",

@@ -2,6 +2,9 @@
 
 use clap::Parser;
 
+#[global_allocator]
+static ALLOCATOR: gateway::Allocator = gateway::Allocator;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = gateway::cli::Cli::parse();

@@ -1,6 +1,11 @@
 //! The baseline: the same kind of rows written straight into `progress_events` through the
 //! app's own pool (sea-orm over sqlx), with no validation, no interval merge and no lesson or
 //! enrollment update: one row per INSERT, then [`BATCH_ROWS`] rows per INSERT.
+//!
+//! The rows come as the phones send them: runs of [`EVENTS_PER_BATCH`] rows of one learner,
+//! learner after learner. The order matters to the table's indexes: the replay index is keyed
+//! by enrollment first, so ten rows of one learner land on one index page, while ten rows of ten
+//! learners touch ten pages.
 
 use std::time::{Duration, Instant};
 
@@ -11,6 +16,7 @@ use sea_orm::{EntityTrait, Set};
 use uuid::Uuid;
 
 use crate::app::App;
+use crate::progress::ingest::EVENTS_PER_BATCH;
 use crate::progress::setup::{Learner, VIDEO_SECONDS};
 
 /// Rows per INSERT in the batched baseline.
@@ -75,13 +81,16 @@ pub async fn run(
         let db = app.state().db.clone();
         let learners = learners.to_vec();
         tasks.push(tokio::spawn(async move {
-            let mut n = w as u64;
+            // This writer's rows: its own run of phone batches, interleaved with the others'.
+            let mut k = 0u64;
             let mut rows = 0u64;
             while Instant::now() < end {
                 let batch: Vec<_> = (0..per_insert)
                     .map(|_| {
-                        n += WRITERS as u64;
-                        row(&learners[n as usize % learners.len()], lesson, n)
+                        let phone_batch = k / EVENTS_PER_BATCH as u64 * WRITERS as u64 + w as u64;
+                        let learner = &learners[phone_batch as usize % learners.len()];
+                        k += 1;
+                        row(learner, lesson, k)
                     })
                     .collect();
                 progress_event::Entity::insert_many(batch)
