@@ -15,6 +15,7 @@ mod m20261129_000005_quiz;
 mod m20261129_000006_evaluation;
 mod m20261129_000007_enrollment_lookup;
 mod m20261129_000008_progress_replay;
+mod one_index;
 
 /// A named foreign key from `(table, column)` to `(table, column)`: the shape every migration
 /// repeats.

@@ -24,27 +24,15 @@ const NAME: &str = "idx_enrollments_person_course";
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .create_index(
-                Index::create()
-                    .name(NAME)
-                    .table(Enrollments::Table)
-                    .col(Enrollments::PersonId)
-                    .col(Enrollments::CourseId)
-                    .col(Enrollments::State)
-                    .to_owned(),
-            )
-            .await
+        let columns = vec![
+            Enrollments::PersonId,
+            Enrollments::CourseId,
+            Enrollments::State,
+        ];
+        crate::one_index::create(manager, NAME, Enrollments::Table, columns).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .drop_index(
-                Index::drop()
-                    .name(NAME)
-                    .table(Enrollments::Table)
-                    .to_owned(),
-            )
-            .await
+        crate::one_index::drop(manager, NAME, Enrollments::Table).await
     }
 }

@@ -25,27 +25,15 @@ const NAME: &str = "idx_progress_events_replay";
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .create_index(
-                Index::create()
-                    .name(NAME)
-                    .table(ProgressEvents::Table)
-                    .col(ProgressEvents::EnrollmentId)
-                    .col(ProgressEvents::LessonId)
-                    .col(ProgressEvents::OccurredAt)
-                    .to_owned(),
-            )
-            .await
+        let columns = vec![
+            ProgressEvents::EnrollmentId,
+            ProgressEvents::LessonId,
+            ProgressEvents::OccurredAt,
+        ];
+        crate::one_index::create(manager, NAME, ProgressEvents::Table, columns).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .drop_index(
-                Index::drop()
-                    .name(NAME)
-                    .table(ProgressEvents::Table)
-                    .to_owned(),
-            )
-            .await
+        crate::one_index::drop(manager, NAME, ProgressEvents::Table).await
     }
 }
