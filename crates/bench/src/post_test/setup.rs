@@ -555,18 +555,8 @@ pub(crate) fn done_lesson_row(
     lesson: Uuid,
     at: DateTime<Utc>,
 ) -> lesson_progress::ActiveModel {
-    lesson_progress::ActiveModel {
-        id: Set(kernel::new_id()),
-        enrollment_id: Set(enrollment),
-        lesson_id: Set(lesson),
-        person_id: Set(person),
-        watched_intervals: Set("[]".into()),
-        watched_seconds: Set(0.0),
-        pages_viewed: Set("[]".into()),
-        opened: Set(true),
-        position_seconds: Set(None),
-        position_at: Set(None),
-        completed_at: Set(Some(at)),
-        updated_at: Set(at),
-    }
+    let mut row = progress::completion::blank_row(enrollment, lesson, person, at);
+    row.opened = Set(true);
+    row.completed_at = Set(Some(at));
+    row
 }
