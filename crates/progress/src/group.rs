@@ -311,18 +311,12 @@ async fn write_group(
     };
     txn.commit().await?;
 
-    let rule_of = |lesson_id: Uuid| -> Option<&LessonRule> {
-        plans
-            .values()
-            .find_map(|p| p.lessons.get(&lesson_id))
-            .map(|l| &l.rule)
-    };
     let mut results = Vec::with_capacity(pendings.len());
     for (outcomes, touched) in outcomes.into_iter().zip(touched) {
         let mut lessons = Vec::new();
         for key in &touched {
-            if let (Some(row), Some(rule)) = (rows.get(key), rule_of(key.1)) {
-                lessons.push(LessonProgressView::of(row, rule)?);
+            if let (Some(row), Some(rule)) = (rows.get(key), rule_of(&plans, key.1)) {
+                lessons.push(LessonProgressView::of(row, &rule)?);
             }
         }
         let ids: BTreeSet<Uuid> = touched.iter().map(|(e, _)| *e).collect();
@@ -337,6 +331,14 @@ async fn write_group(
         });
     }
     Ok(results)
+}
+
+/// The completion rule of a lesson of one of the planned courses.
+fn rule_of(plans: &HashMap<Uuid, CoursePlan>, lesson_id: Uuid) -> Option<LessonRule> {
+    plans
+        .values()
+        .find_map(|p| p.lessons.get(&lesson_id))
+        .map(|l| l.rule)
 }
 
 /// The events of a sync not yet rejected, with their index.
@@ -443,12 +445,6 @@ async fn apply(
     ),
     ProgressError,
 > {
-    let rule_of = |lesson_id: Uuid| -> Option<LessonRule> {
-        plans
-            .values()
-            .find_map(|p| p.lessons.get(&lesson_id))
-            .map(|l| l.rule)
-    };
     // Rows for lessons seen for the first time (a quiz may create the same row meanwhile).
     let new_rows = fresh
         .keys()
@@ -476,7 +472,7 @@ async fn apply(
     let mut lessons = HashMap::new();
     for mut row in stored {
         let key = (row.enrollment_id, row.lesson_id);
-        let rule = rule_of(row.lesson_id);
+        let rule = rule_of(plans, row.lesson_id);
         if let (Some(effects), Some(rule)) = (fresh.get(&key), rule) {
             let mut state = state_of(&row)?;
             for (at, effect) in effects {
