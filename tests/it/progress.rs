@@ -2,8 +2,11 @@
 //! course completion, JP credited once in the right WIB year, external JP, the recompute after a
 //! rule change, and who may see whose JP.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use chrono::{DateTime, Duration, Utc};
-use lms_tests::{TestApp, error_code};
+use lms_tests::{Options, TestApp, error_code};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -197,6 +200,18 @@ async fn enroll(app: &TestApp, token: &str, c: &Course) {
     assert_eq!(d["enroll"]["state"], "ACTIVE", "{d}");
 }
 
+/// Learners a@ and b@, both enrolled in `c`.
+async fn two_learners(app: &TestApp, admin: &str, c: &Course) -> (String, String) {
+    let mut tokens = Vec::new();
+    for email in ["a@dinkes.go.id", "b@dinkes.go.id"] {
+        let (_, token) = app.signed_in(admin, email, &["LEARNER"], None).await;
+        enroll(app, &token, c).await;
+        tokens.push(token);
+    }
+    let b = tokens.pop().unwrap();
+    (tokens.pop().unwrap(), b)
+}
+
 fn at(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
 }
@@ -335,14 +350,7 @@ async fn the_same_events_in_reverse_order_give_the_same_state() {
         ],
     )
     .await;
-    let (_, a) = app
-        .signed_in(&admin, "a@dinkes.go.id", &["LEARNER"], None)
-        .await;
-    let (_, b) = app
-        .signed_in(&admin, "b@dinkes.go.id", &["LEARNER"], None)
-        .await;
-    enroll(&app, &a, &c).await;
-    enroll(&app, &b, &c).await;
+    let (a, b) = two_learners(&app, &admin, &c).await;
     let t0 = hours_ago(30);
     let m = |n| t0 + Duration::minutes(n);
     let (v, d, t) = (&c.lessons[0], &c.lessons[1], &c.lessons[2]);
@@ -393,6 +401,122 @@ async fn the_same_events_in_reverse_order_give_the_same_state() {
         assert_eq!(ea[field], eb[field], "{field}");
     }
     assert_eq!(at(&s(&ea["completedAt"])), m(9));
+}
+
+/// An app that counts the statements reading stored progress events (the completion replay).
+async fn app_counting_event_reads() -> (TestApp, Arc<AtomicUsize>) {
+    let reads = Arc::new(AtomicUsize::new(0));
+    let seen = reads.clone();
+    let app = TestApp::spawn_with(Options {
+        overrides: gateway::Overrides {
+            statement_observer: Some(Arc::new(move |info: &sea_orm::metric::Info<'_>| {
+                let sql = &info.statement.sql;
+                if sql.starts_with("SELECT") && sql.contains(r#"FROM "progress_events""#) {
+                    seen.fetch_add(1, Ordering::SeqCst);
+                }
+            })),
+            ..Default::default()
+        },
+        ..Default::default()
+    })
+    .await;
+    (app, reads)
+}
+
+#[tokio::test]
+async fn completion_time_is_exact_from_syncs_in_order_without_a_replay_and_from_late_ones_with_one()
+{
+    let (app, reads) = app_counting_event_reads().await;
+    let admin = app.admin().await;
+    let c = course(
+        &app,
+        &admin,
+        "urut",
+        2,
+        &[video("Kuliah", 300, 0.8), document("Modul", 4, 0.5)],
+    )
+    .await;
+    let (a, b) = two_learners(&app, &admin, &c).await;
+    let t0 = hours_ago(6);
+    let m = |n| t0 + Duration::minutes(n);
+    let (v, d) = (&c.lessons[0], &c.lessons[1]);
+    // 240 s of 300 completes the video: reached at m(4), inside the third sync, which goes on.
+    let syncs = [
+        vec![played(v, m(1), 0.0, 100.0)],
+        vec![
+            played(v, m(2), 100.0, 200.0),
+            ev(v, "POSITION", m(3), json!({"positionSeconds": 200.0})),
+        ],
+        vec![played(v, m(4), 200.0, 250.0), played(v, m(5), 250.0, 300.0)],
+        // Two of the document's 4 pages complete it; the second comes at the same instant as
+        // the stored first.
+        vec![page(d, m(5), 1)],
+        vec![page(d, m(5), 2), page(d, m(6), 3)],
+    ];
+
+    // A's phone syncs as it goes: every sync is newer than what is stored.
+    reads.store(0, Ordering::SeqCst);
+    let mut out = Vec::new();
+    for events in &syncs {
+        let o = sync(&app, &a, events).await;
+        assert_eq!(o["rejected"], 0, "{o}");
+        out.push(o);
+    }
+    assert_eq!(
+        reads.load(Ordering::SeqCst),
+        0,
+        "completions from in-order syncs read no stored event"
+    );
+    assert_eq!(lesson_state(&out[1], v)["completed"], false);
+    assert_eq!(at(&s(&lesson_state(&out[2], v)["completedAt"])), m(4));
+    assert_eq!(lesson_state(&out[3], d)["completed"], false);
+    assert_eq!(at(&s(&lesson_state(&out[4], d)["completedAt"])), m(5));
+    assert_eq!(at(&s(&out[4]["enrollments"][0]["completedAt"])), m(5));
+
+    // B's phone sends the second sync last, after the others: the video's rule first holds
+    // with it, at m(4), which only a replay of the stored events can tell.
+    for i in [0, 2, 3, 4] {
+        sync(&app, &b, &syncs[i]).await;
+    }
+    reads.store(0, Ordering::SeqCst);
+    let late = sync(&app, &b, &syncs[1]).await;
+    assert!(
+        reads.load(Ordering::SeqCst) >= 1,
+        "a late event is replayed"
+    );
+    assert_eq!(at(&s(&lesson_state(&late, v)["completedAt"])), m(4));
+    assert_eq!(at(&s(&late["enrollments"][0]["completedAt"])), m(5));
+    assert_eq!(ledger_rows(&app).await.len(), 2, "one credit each");
+}
+
+#[tokio::test]
+async fn migration_9_gives_stored_lessons_the_time_of_their_latest_event() {
+    use migration::MigratorTrait;
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let c = course(&app, &admin, "isi", 2, &[video("Kuliah", 300, 0.8)]).await;
+    let (_, learner) = app
+        .signed_in(&admin, "asn@dinkes.go.id", &["LEARNER"], None)
+        .await;
+    enroll(&app, &learner, &c).await;
+    let t0 = hours_ago(2);
+    let l = &c.lessons[0];
+    let events = [
+        played(l, t0 + Duration::minutes(1), 0.0, 10.0),
+        played(l, t0 + Duration::minutes(3), 20.0, 30.0),
+        played(l, t0 + Duration::minutes(2), 10.0, 20.0),
+    ];
+    sync(&app, &learner, &events).await;
+    let db = &app.server.state.db;
+    // Without the column, then with it again: its value can only come from the stored events.
+    migration::Migrator::down(db, Some(1)).await.unwrap();
+    migration::Migrator::up(db, None).await.unwrap();
+    let rows = progress::entity::lesson_progress::Entity::find()
+        .all(db)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].last_event_at, Some(t0 + Duration::minutes(3)));
 }
 
 #[tokio::test]

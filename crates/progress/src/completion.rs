@@ -305,6 +305,7 @@ pub fn blank_row(
         position_seconds: Set(None),
         position_at: Set(None),
         completed_at: Set(None),
+        last_event_at: Set(None),
         updated_at: Set(now),
     }
 }

@@ -28,7 +28,7 @@ use crate::completion::{self, Refresh, columns_of, state_of};
 use crate::entity::{lesson_progress, progress_event};
 use crate::error::ProgressError;
 use crate::plan::{self, CoursePlan};
-use crate::rules::{Effect, LessonRule, LessonState};
+use crate::rules::{Effect, LessonRule, LessonState, completion_time_after};
 use crate::sync::{
     EventKind, EventOutcome, LessonProgressView, ProgressEvent, RejectReason, SyncResult,
     check_against,
@@ -474,12 +474,17 @@ async fn apply(
         let key = (row.enrollment_id, row.lesson_id);
         let rule = rule_of(plans, row.lesson_id);
         if let (Some(effects), Some(rule)) = (fresh.get(&key), rule) {
-            let mut state = state_of(&row)?;
+            let prior = state_of(&row)?;
+            let mut state = prior.clone();
             for (at, effect) in effects {
                 state.apply(*effect, *at);
             }
-            let earliest = effects.iter().map(|(at, _)| *at).min();
-            let completed_at = completion_after(txn, &row, &state, &rule, earliest).await?;
+            let completed_at = completion_after(txn, &row, &prior, &state, &rule, effects).await?;
+            row.last_event_at = row
+                .last_event_at
+                .into_iter()
+                .chain(effects.iter().map(|(at, _)| *at))
+                .max();
             let (intervals, pages) = columns_of(&state);
             row.watched_intervals = intervals;
             row.watched_seconds = state.watched_seconds(rule.duration_seconds);
@@ -562,6 +567,10 @@ async fn write_lesson_rows(
                 C::CompletedAt,
                 each(C::CompletedAt, |r| r.completed_at.into()),
             )
+            .col_expr(
+                C::LastEventAt,
+                each(C::LastEventAt, |r| r.last_event_at.into()),
+            )
             .col_expr(C::UpdatedAt, Expr::value(now))
             .filter(C::Id.is_in(chunk.iter().map(|r| r.id)))
             .exec(txn)
@@ -570,27 +579,43 @@ async fn write_lesson_rows(
     Ok(())
 }
 
-/// The lesson's completion time after new events: unchanged when it was complete and no new
-/// event is older than that; otherwise the first instant the rule held over all stored events.
-/// A completion is never revoked, only moved earlier by a late, older event.
+/// The lesson's completion time after the `new` events (already merged into `state`; `prior`
+/// is the stored state before them). Unchanged when it was complete and no new event is older
+/// than that. When it completes now and every new event is at or after the latest stored one
+/// (the usual case: phones sync as they go), the time follows from `prior` and the new events;
+/// otherwise (a late, older event) it is the first instant the rule held over all stored
+/// events, replayed. A completion is never revoked, only moved earlier by an older event.
 async fn completion_after(
     txn: &DatabaseTransaction,
     row: &lesson_progress::Model,
+    prior: &LessonState,
     state: &LessonState,
     rule: &LessonRule,
-    earliest_new: Option<DateTime<Utc>>,
+    new: &[(DateTime<Utc>, Effect)],
 ) -> Result<Option<DateTime<Utc>>, ProgressError> {
-    let existing = row.completed_at;
-    let needs_replay = match existing {
-        None => state.satisfies(rule),
-        Some(done) => earliest_new.is_some_and(|t| t < done),
-    };
-    if !needs_replay {
-        return Ok(existing);
+    let earliest_new = new.iter().map(|(at, _)| *at).min();
+    match row.completed_at {
+        Some(done) if earliest_new.is_none_or(|t| t >= done) => return Ok(Some(done)),
+        None if !state.satisfies(rule) => return Ok(None),
+        None => {
+            let in_order = match row.last_event_at {
+                Some(last) => earliest_new.is_none_or(|t| t >= last),
+                // No stored event, so the state must be blank; a row with state but no events
+                // (written outside the sync path) is replayed to be safe.
+                None => *prior == LessonState::default(),
+            };
+            if let Some(at) = in_order
+                .then(|| completion_time_after(prior, rule, new))
+                .flatten()
+            {
+                return Ok(Some(at));
+            }
+        }
+        Some(_) => {}
     }
     let replayed =
         completion::replayed_completion(txn, row.enrollment_id, row.lesson_id, rule).await?;
-    Ok(match (existing, replayed) {
+    Ok(match (row.completed_at, replayed) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
     })

@@ -164,11 +164,44 @@ pub fn completion_time<K: Ord + Copy>(
 ) -> Option<DateTime<Utc>> {
     let mut sorted: Vec<&(DateTime<Utc>, K, Effect)> = events.iter().collect();
     sorted.sort_by_key(|(at, key, _)| (*at, *key));
-    let mut state = LessonState::default();
-    for (at, _, effect) in sorted {
-        state.apply(*effect, *at);
+    first_holding(
+        LessonState::default(),
+        rule,
+        sorted.into_iter().map(|(at, _, effect)| (*at, *effect)),
+    )
+}
+
+/// The first instant at which `rule` holds when `later` events, none of them older than any
+/// event merged into `prior`, follow `prior`; `None` if `prior` already satisfies the rule (its
+/// completion time is then among the older events) or the rule never holds.
+///
+/// The rules only grow a state, so the rule first holds at the earliest `t` for which the events
+/// up to `t` satisfy it; events before `later` are all in `prior`, so no replay is needed. Ties
+/// in time cannot change the answer: it is a time, not an event.
+pub fn completion_time_after(
+    prior: &LessonState,
+    rule: &LessonRule,
+    later: &[(DateTime<Utc>, Effect)],
+) -> Option<DateTime<Utc>> {
+    if prior.satisfies(rule) {
+        return None;
+    }
+    let mut sorted = later.to_vec();
+    sorted.sort_by_key(|(at, _)| *at);
+    first_holding(prior.clone(), rule, sorted)
+}
+
+/// Applies `events` (in the order given) to `state` and gives the time of the first after which
+/// `rule` holds.
+fn first_holding(
+    mut state: LessonState,
+    rule: &LessonRule,
+    events: impl IntoIterator<Item = (DateTime<Utc>, Effect)>,
+) -> Option<DateTime<Utc>> {
+    for (at, effect) in events {
+        state.apply(effect, at);
         if state.satisfies(rule) {
-            return Some(*at);
+            return Some(at);
         }
     }
     None
@@ -305,6 +338,87 @@ mod tests {
             },
         )];
         assert_eq!(completion_time(&rule, &fewer), None);
+    }
+
+    #[test]
+    fn completion_after_a_stored_prefix_is_the_completion_of_the_whole() {
+        let rule = video(100.0, 0.8);
+        // In time order; two share an instant. 80 s of 100 are played only with the last.
+        let events = [
+            (t(1), 1, Effect::Position(5.0)),
+            (
+                t(2),
+                2,
+                Effect::Played {
+                    from: 0.0,
+                    to: 30.0,
+                },
+            ),
+            (
+                t(3),
+                3,
+                Effect::Played {
+                    from: 50.0,
+                    to: 70.0,
+                },
+            ),
+            (
+                t(3),
+                4,
+                Effect::Played {
+                    from: 30.0,
+                    to: 40.0,
+                },
+            ),
+            (
+                t(5),
+                5,
+                Effect::Played {
+                    from: 40.0,
+                    to: 45.0,
+                },
+            ),
+            (
+                t(6),
+                6,
+                Effect::Played {
+                    from: 80.0,
+                    to: 100.0,
+                },
+            ),
+        ];
+        let whole = completion_time(&rule, &events);
+        assert_eq!(whole, Some(t(6)));
+        for split in 0..events.len() {
+            let mut prior = LessonState::default();
+            for (at, _, e) in &events[..split] {
+                prior.apply(*e, *at);
+            }
+            // Given newest first, as a phone may send them.
+            let later: Vec<_> = events[split..]
+                .iter()
+                .rev()
+                .map(|(at, _, e)| (*at, *e))
+                .collect();
+            assert_eq!(
+                completion_time_after(&prior, &rule, &later),
+                whole,
+                "split {split}"
+            );
+        }
+        // A prior that already satisfies the rule cannot tell when it first held.
+        let mut done = LessonState::default();
+        done.apply(
+            Effect::Played {
+                from: 0.0,
+                to: 100.0,
+            },
+            t(1),
+        );
+        assert_eq!(
+            completion_time_after(&done, &rule, &[(t(9), Effect::Opened)]),
+            None
+        );
     }
 
     #[test]

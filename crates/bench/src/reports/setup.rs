@@ -873,6 +873,7 @@ fn video_row(
         position_seconds: Set(state.position.map(|p| p.1)),
         position_at: Set(state.position.map(|p| p.0)),
         completed_at: Set(completed),
+        last_event_at: Set(events.iter().map(|e| e.0).max()),
         updated_at: Set(updated),
     };
     (row, completed)

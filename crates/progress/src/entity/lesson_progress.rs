@@ -30,6 +30,9 @@ pub struct Model {
     pub position_at: Option<DateTimeUtc>,
     /// When the lesson's completion rule first held.
     pub completed_at: Option<DateTimeUtc>,
+    /// When the latest stored event of the lesson happened; `None` when none is stored. New
+    /// events at or after it complete the lesson without a replay (`group::completion_after`).
+    pub last_event_at: Option<DateTimeUtc>,
     /// Last write.
     pub updated_at: DateTimeUtc,
 }

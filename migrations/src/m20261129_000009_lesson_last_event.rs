@@ -1,0 +1,77 @@
+//! `lesson_progress.last_event_at`: when the latest stored event of the lesson happened.
+//!
+//! A lesson's completion time is the first instant its rule held over its events in the order
+//! they happened. When every new event is at or after the latest stored one (phones that sync as
+//! they go), that instant follows from the stored state and the new events alone; only a late,
+//! older event needs the stored events replayed (`progress::group`). Without this column each
+//! first completion replayed the lesson's events: learners who study at the same pace complete a
+//! lesson together, and on SQLite's single writer such a burst held ingestion for seconds.
+//!
+//! Rows written before this migration get the time of their latest stored event.
+
+use sea_orm_migration::prelude::*;
+use sea_orm_migration::schema::timestamp_with_time_zone_null;
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[derive(DeriveIden)]
+enum LessonProgress {
+    Table,
+    EnrollmentId,
+    LessonId,
+    LastEventAt,
+}
+
+#[derive(DeriveIden)]
+enum ProgressEvents {
+    Table,
+    EnrollmentId,
+    LessonId,
+    OccurredAt,
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(LessonProgress::Table)
+                    .add_column(timestamp_with_time_zone_null(LessonProgress::LastEventAt))
+                    .to_owned(),
+            )
+            .await?;
+        let latest = Query::select()
+            .expr(Expr::col((ProgressEvents::Table, ProgressEvents::OccurredAt)).max())
+            .from(ProgressEvents::Table)
+            .and_where(
+                Expr::col((ProgressEvents::Table, ProgressEvents::EnrollmentId))
+                    .equals((LessonProgress::Table, LessonProgress::EnrollmentId)),
+            )
+            .and_where(
+                Expr::col((ProgressEvents::Table, ProgressEvents::LessonId))
+                    .equals((LessonProgress::Table, LessonProgress::LessonId)),
+            )
+            .to_owned();
+        manager
+            .exec_stmt(
+                Query::update()
+                    .table(LessonProgress::Table)
+                    .value(LessonProgress::LastEventAt, latest)
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(LessonProgress::Table)
+                    .drop_column(LessonProgress::LastEventAt)
+                    .to_owned(),
+            )
+            .await
+    }
+}
