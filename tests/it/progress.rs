@@ -200,16 +200,18 @@ async fn enroll(app: &TestApp, token: &str, c: &Course) {
     assert_eq!(d["enroll"]["state"], "ACTIVE", "{d}");
 }
 
+/// A learner with `email`, signed in and enrolled in `c`; gives their token.
+async fn learner_in(app: &TestApp, admin: &str, c: &Course, email: &str) -> String {
+    let (_, token) = app.signed_in(admin, email, &["LEARNER"], None).await;
+    enroll(app, &token, c).await;
+    token
+}
+
 /// Learners a@ and b@, both enrolled in `c`.
 async fn two_learners(app: &TestApp, admin: &str, c: &Course) -> (String, String) {
-    let mut tokens = Vec::new();
-    for email in ["a@dinkes.go.id", "b@dinkes.go.id"] {
-        let (_, token) = app.signed_in(admin, email, &["LEARNER"], None).await;
-        enroll(app, &token, c).await;
-        tokens.push(token);
-    }
-    let b = tokens.pop().unwrap();
-    (tokens.pop().unwrap(), b)
+    let a = learner_in(app, admin, c, "a@dinkes.go.id").await;
+    let b = learner_in(app, admin, c, "b@dinkes.go.id").await;
+    (a, b)
 }
 
 fn at(s: &str) -> DateTime<Utc> {
@@ -282,10 +284,7 @@ async fn replaying_the_same_batch_three_times_counts_it_once() {
         &[text("Pengantar"), document("Modul", 4, 0.5)],
     )
     .await;
-    let (_, learner) = app
-        .signed_in(&admin, "asn@dinkes.go.id", &["LEARNER"], None)
-        .await;
-    enroll(&app, &learner, &c).await;
+    let learner = learner_in(&app, &admin, &c, "asn@dinkes.go.id").await;
     let t0 = hours_ago(5);
     let batch = vec![
         ev(&c.lessons[0], "OPENED", t0, json!({})),
@@ -495,10 +494,7 @@ async fn migration_9_gives_stored_lessons_the_time_of_their_latest_event() {
     let app = TestApp::spawn().await;
     let admin = app.admin().await;
     let c = course(&app, &admin, "isi", 2, &[video("Kuliah", 300, 0.8)]).await;
-    let (_, learner) = app
-        .signed_in(&admin, "asn@dinkes.go.id", &["LEARNER"], None)
-        .await;
-    enroll(&app, &learner, &c).await;
+    let learner = learner_in(&app, &admin, &c, "asn@dinkes.go.id").await;
     let t0 = hours_ago(2);
     let l = &c.lessons[0];
     let events = [
@@ -524,10 +520,7 @@ async fn events_after_completion_keep_the_completion_and_the_single_credit() {
     let app = TestApp::spawn().await;
     let admin = app.admin().await;
     let c = course(&app, &admin, "after", 3, &[video("Kuliah", 100, 0.9)]).await;
-    let (_, learner) = app
-        .signed_in(&admin, "asn@dinkes.go.id", &["LEARNER"], None)
-        .await;
-    enroll(&app, &learner, &c).await;
+    let learner = learner_in(&app, &admin, &c, "asn@dinkes.go.id").await;
     let l = &c.lessons[0];
     let t0 = hours_ago(10);
     let done = sync(&app, &learner, &[played(l, t0, 0.0, 100.0)]).await;
@@ -568,10 +561,7 @@ async fn two_devices_interleaving_merge_what_was_played_and_resume_at_the_latest
     let app = TestApp::spawn().await;
     let admin = app.admin().await;
     let c = course(&app, &admin, "devices", 2, &[video("Kuliah", 600, 0.9)]).await;
-    let (_, learner) = app
-        .signed_in(&admin, "asn@dinkes.go.id", &["LEARNER"], None)
-        .await;
-    enroll(&app, &learner, &c).await;
+    let learner = learner_in(&app, &admin, &c, "asn@dinkes.go.id").await;
     let l = &c.lessons[0];
     let t0 = hours_ago(3);
     let m = |n| t0 + Duration::minutes(n);
@@ -604,10 +594,7 @@ async fn skipping_to_the_end_of_a_video_does_not_complete_it() {
     let app = TestApp::spawn().await;
     let admin = app.admin().await;
     let c = course(&app, &admin, "skip", 2, &[video("Kuliah", 600, 0.9)]).await;
-    let (_, learner) = app
-        .signed_in(&admin, "asn@dinkes.go.id", &["LEARNER"], None)
-        .await;
-    enroll(&app, &learner, &c).await;
+    let learner = learner_in(&app, &admin, &c, "asn@dinkes.go.id").await;
     let l = &c.lessons[0];
     let t0 = hours_ago(2);
     let out = sync(
@@ -718,10 +705,7 @@ async fn bad_events_are_rejected_one_by_one_and_nothing_is_lost() {
     )
     .await;
     let other = course(&app, &admin, "lain", 2, &[text("Lain")]).await;
-    let (_, learner) = app
-        .signed_in(&admin, "asn@dinkes.go.id", &["LEARNER"], None)
-        .await;
-    enroll(&app, &learner, &c).await;
+    let learner = learner_in(&app, &admin, &c, "asn@dinkes.go.id").await;
     let (v, d) = (&c.lessons[0], &c.lessons[1]);
     let t0 = hours_ago(1);
     let good = played(v, t0, 0.0, 30.0);
@@ -797,10 +781,7 @@ async fn recompute_completes_enrollments_under_changed_rules_and_is_audited() {
     let app = TestApp::spawn().await;
     let admin = app.admin().await;
     let c = course(&app, &admin, "ulang", 5, &[document("Modul", 4, 1.0)]).await;
-    let (_, learner) = app
-        .signed_in(&admin, "asn@dinkes.go.id", &["LEARNER"], None)
-        .await;
-    enroll(&app, &learner, &c).await;
+    let learner = learner_in(&app, &admin, &c, "asn@dinkes.go.id").await;
     let d = &c.lessons[0];
     let t0 = hours_ago(48);
     let out = sync(
