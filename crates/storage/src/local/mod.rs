@@ -852,15 +852,13 @@ fn open_range(
         .and_then(|bytes| serde_json::from_slice::<ObjectRecord>(&bytes).ok())
         .map_or_else(|| DEFAULT_CONTENT_TYPE.to_owned(), |r| r.content_type);
     let len = usize::try_from((served.end - served.start).min(FIRST_READ)).unwrap_or(CHUNK);
-    let mut first = vec![0u8; len];
-    std::os::unix::fs::FileExt::read_exact_at(&file, &mut first, served.start)
-        .map_err(StorageError::io("read an object"))?;
+    let first = read_at(&file, len, served.start).map_err(StorageError::io("read an object"))?;
     Ok(Some(Opened {
         file: Arc::new(file),
         size,
         served,
         content_type,
-        first: Bytes::from(first),
+        first,
     }))
 }
 
@@ -879,16 +877,30 @@ fn read_chunks(
             // At most CHUNK: fits a usize.
             let len = usize::try_from((end - at).min(CHUNK as u64)).unwrap_or(CHUNK);
             async move {
-                tokio::task::spawn_blocking(move || {
-                    let mut chunk = vec![0u8; len];
-                    std::os::unix::fs::FileExt::read_exact_at(&*file, &mut chunk, at)?;
-                    Ok(Bytes::from(chunk))
-                })
-                .await
-                .map_err(std::io::Error::other)?
+                tokio::task::spawn_blocking(move || read_at(&file, len, at))
+                    .await
+                    .map_err(std::io::Error::other)?
             }
         })
         .buffered(READ_AHEAD)
+}
+
+/// `len` bytes of `file` from offset `at`, read (`pread`) straight into a fresh buffer's spare
+/// capacity: a zeroed buffer would cost one more pass over every byte served.
+///
+/// # Errors
+/// [`ErrorKind::UnexpectedEof`] when the file ends first, or the read's own error.
+fn read_at(file: &std::fs::File, len: usize, at: u64) -> std::io::Result<Bytes> {
+    let mut buf = Vec::with_capacity(len);
+    while buf.len() < len {
+        let offset = at + buf.len() as u64;
+        match rustix::io::pread(file, rustix::buffer::spare_capacity(&mut buf), offset) {
+            Ok(0) => return Err(ErrorKind::UnexpectedEof.into()),
+            Ok(_) | Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(Bytes::from(buf))
 }
 
 #[cfg(test)]
@@ -946,6 +958,25 @@ mod tests {
             url.contains("&upload=0123456789abcdef0123456789abcdef&part=3&sig="),
             "{url}"
         );
+        let _ = std::fs::remove_dir_all(root);
+    }
+
+    #[test]
+    fn read_at_gives_the_bytes_asked_for_and_refuses_to_read_past_the_end() {
+        let root = temp_root();
+        std::fs::create_dir_all(&root).unwrap();
+        let path = root.join("object");
+        let bytes: Vec<u8> = (0..=255u8).cycle().take(3 * CHUNK + 7).collect();
+        std::fs::write(&path, &bytes).unwrap();
+        let file = std::fs::File::open(&path).unwrap();
+        let read = read_at(&file, CHUNK + 3, 5).unwrap();
+        assert_eq!(read.as_ref(), &bytes[5..CHUNK + 8]);
+        assert_eq!(
+            read_at(&file, 2, bytes.len() as u64 - 2).unwrap().as_ref(),
+            &bytes[bytes.len() - 2..]
+        );
+        let past = read_at(&file, 8, bytes.len() as u64 - 7).unwrap_err();
+        assert_eq!(past.kind(), ErrorKind::UnexpectedEof);
         let _ = std::fs::remove_dir_all(root);
     }
 
