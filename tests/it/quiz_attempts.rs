@@ -30,7 +30,6 @@ const CONFIGURE: &str = "mutation($l: ID!, $s: QuizSettingsInput!) { configureQu
 const SET_QUESTIONS: &str =
     "mutation($q: ID!, $ids: [ID!]!) { setQuizQuestions(quizId: $q, questionIds: $ids) { id } }";
 const ATTEMPT_FIELDS: &str = "id number state deadlineAt secondsLeft closedBy score maxScore percent passed reviewAvailable questions { questionId position kind prompt points choices { id text } items { id text } savedAnswer { seq optionIds truth text number matches { itemId choiceId } } review { score correct key { optionIds truth accepted value tolerance matches { itemId choiceId } } } }";
-const SYNC: &str = "mutation($e: [ProgressEventInput!]!) { syncProgress(events: $e) { accepted } }";
 
 fn start_q() -> String {
     format!("mutation($q: ID!) {{ startQuizAttempt(quizId: $q) {{ {ATTEMPT_FIELDS} }} }}")
@@ -864,6 +863,17 @@ async fn the_window_and_the_required_lessons_gate_the_post_test() {
     let r = app.gql(Some(&ana), content, json!({"id": f.course})).await;
     assert_eq!(r["errors"][0]["extensions"]["reason"], "LOCKED", "{r}");
     assert_eq!(error_code(&r).as_deref(), Some("CONFLICT"));
+    // Nor does progress count there: a phone's event in a locked lesson is refused on its own,
+    // and is not stored, so the same event sent again once the lesson opens counts.
+    let sync_results = "mutation($e: [ProgressEventInput!]!) { syncProgress(events: $e) { accepted rejected results { status reason } } }";
+    let opened = json!({"e": [{"clientEventId": Uuid::new_v4().to_string(), "lessonId": f.text_lesson, "kind": "OPENED", "occurredAt": Utc::now().to_rfc3339()}]});
+    let r = app.ok(Some(&ana), sync_results, opened.clone()).await;
+    assert_eq!(r["syncProgress"]["accepted"], 0, "{r}");
+    assert_eq!(r["syncProgress"]["results"][0]["status"], "REJECTED", "{r}");
+    assert_eq!(
+        r["syncProgress"]["results"][0]["reason"], "LESSON_LOCKED",
+        "{r}"
+    );
     // Not for the course's trainer.
     app.ok(Some(&f.trainer), content, json!({"id": f.course}))
         .await;
@@ -878,12 +888,8 @@ async fn the_window_and_the_required_lessons_gate_the_post_test() {
     // Still locked: the text lesson is required and not read yet.
     let r = app.gql(Some(&ana), &start_q(), json!({"q": post})).await;
     assert_eq!(r["errors"][0]["extensions"]["reason"], "LOCKED", "{r}");
-    app.ok(
-        Some(&ana),
-        SYNC,
-        json!({"e": [{"clientEventId": Uuid::new_v4().to_string(), "lessonId": f.text_lesson, "kind": "OPENED", "occurredAt": Utc::now().to_rfc3339()}]}),
-    )
-    .await;
+    let r = app.ok(Some(&ana), sync_results, opened).await;
+    assert_eq!(r["syncProgress"]["accepted"], 1, "{r}");
     // The practice quiz (required, not passed) still holds it: the post-test waits for every
     // other required lesson. Once it is optional, the post-test opens.
     let r = app.gql(Some(&ana), &start_q(), json!({"q": post})).await;

@@ -173,7 +173,12 @@ pub async fn build_state(
         .data(store.clone())
         .data(courses.clone())
         .data(enrollments.clone())
-        .data(progress::Progress::new(db.clone(), clock.clone()))
+        .data(
+            // No progress in lessons a gating pre-test keeps locked; progress cannot depend
+            // on quiz.
+            progress::Progress::new(db.clone(), clock.clone())
+                .with_lesson_locks(Arc::new(quiz::gate::PreTestGate)),
+        )
         .data(quizzes.clone())
         .data(evaluation.clone())
         .finish();

@@ -79,6 +79,8 @@ pub enum ProgressRejectReason {
     WrongLessonKind,
     /// MARKED_DONE on a video or document lesson: they complete by watching or reading.
     ManualCompletionNotAllowed,
+    /// The lesson is locked: the course's gating pre-test comes first.
+    LessonLocked,
     /// `clientEventId` is not a UUID.
     InvalidId,
 }
@@ -96,6 +98,7 @@ impl From<RejectReason> for ProgressRejectReason {
             RejectReason::MissingField => Self::MissingField,
             RejectReason::WrongLessonKind => Self::WrongLessonKind,
             RejectReason::ManualCompletionNotAllowed => Self::ManualCompletionNotAllowed,
+            RejectReason::LessonLocked => Self::LessonLocked,
         }
     }
 }

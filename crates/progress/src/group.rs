@@ -8,7 +8,7 @@
 //! time anyway), PostgreSQL [`POSTGRES_WRITERS`]. Each writer runs on a thread of its own.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{DateTime, Utc};
 use course::entity::lesson;
@@ -27,6 +27,7 @@ use uuid::Uuid;
 use crate::completion::{self, Refresh, columns_of, state_of};
 use crate::entity::{lesson_progress, progress_event};
 use crate::error::ProgressError;
+use crate::locks::{LessonLocks, Locked};
 use crate::plan::{self, CoursePlan};
 use crate::rules::{Effect, LessonRule, LessonState, completion_time_after};
 use crate::sync::{
@@ -70,9 +71,19 @@ struct Job {
 #[derive(Debug, Default)]
 pub struct Committer {
     lanes: Mutex<Vec<mpsc::Sender<Job>>>,
+    /// The pre-test gate, when wired.
+    locks: Option<Arc<dyn LessonLocks>>,
 }
 
 impl Committer {
+    /// Writers that also refuse events in lessons `locks` says are locked.
+    pub(crate) fn with_locks(locks: Arc<dyn LessonLocks>) -> Self {
+        Committer {
+            lanes: Mutex::default(),
+            locks: Some(locks),
+        }
+    }
+
     /// Writes `pending` with whatever other syncs are waiting, and gives its result.
     pub(crate) async fn submit(
         &self,
@@ -106,7 +117,12 @@ impl Committer {
             };
             let mut started = Vec::with_capacity(writers);
             for n in 0..writers {
-                started.push(start_writer(n, db.clone(), clock.clone())?);
+                started.push(start_writer(
+                    n,
+                    db.clone(),
+                    clock.clone(),
+                    self.locks.clone(),
+                )?);
             }
             *lanes = started;
         }
@@ -123,6 +139,7 @@ fn start_writer(
     n: usize,
     db: DatabaseConnection,
     clock: SharedClock,
+    locks: Option<Arc<dyn LessonLocks>>,
 ) -> Result<mpsc::Sender<Job>, ProgressError> {
     let (tx, rx) = mpsc::channel(QUEUE);
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -132,14 +149,20 @@ fn start_writer(
     std::thread::Builder::new()
         .name(format!("progress-writer-{n}"))
         // Ends when every sender is gone: the service was dropped.
-        .spawn(move || runtime.block_on(write_lane(db, clock, rx)))
+        .spawn(move || runtime.block_on(write_lane(db, clock, locks, rx)))
         .map_err(|e| ProgressError::Internal(format!("cannot start a progress writer: {e}")))?;
     Ok(tx)
 }
 
 /// One writer: takes the first waiting sync, adds those behind it up to the group's limits,
 /// writes them together, answers each, and starts again.
-async fn write_lane(db: DatabaseConnection, clock: SharedClock, mut queue: mpsc::Receiver<Job>) {
+async fn write_lane(
+    db: DatabaseConnection,
+    clock: SharedClock,
+    locks: Option<Arc<dyn LessonLocks>>,
+    mut queue: mpsc::Receiver<Job>,
+) {
+    let locks = locks.as_deref();
     let mut carried: Option<Job> = None;
     loop {
         let first = match carried.take() {
@@ -161,16 +184,21 @@ async fn write_lane(db: DatabaseConnection, clock: SharedClock, mut queue: mpsc:
             group.push(next);
         }
         let span = tracing::debug_span!("progress.group", syncs = group.len(), events);
-        write_and_answer(&db, clock.now(), group)
+        write_and_answer(&db, locks, clock.now(), group)
             .instrument(span)
             .await;
     }
 }
 
-async fn write_and_answer(db: &DatabaseConnection, now: DateTime<Utc>, group: Vec<Job>) {
+async fn write_and_answer(
+    db: &DatabaseConnection,
+    locks: Option<&dyn LessonLocks>,
+    now: DateTime<Utc>,
+    group: Vec<Job>,
+) {
     let (pendings, replies): (Vec<Pending>, Vec<oneshot::Sender<Answer>>) =
         group.into_iter().map(|j| (j.pending, j.reply)).unzip();
-    match write_group(db, now, &pendings).await {
+    match write_group(db, locks, now, &pendings).await {
         Ok(results) => {
             for (reply, result) in replies.into_iter().zip(results) {
                 // A caller that went away (a dropped connection) needs no answer: its events
@@ -188,7 +216,7 @@ async fn write_and_answer(db: &DatabaseConnection, now: DateTime<Utc>, group: Ve
             // not fail the others.
             tracing::warn!(error = %e, syncs = pendings.len(), "a group of syncs failed; writing each alone");
             for (pending, reply) in pendings.iter().zip(replies) {
-                let alone = write_group(db, now, std::slice::from_ref(pending))
+                let alone = write_group(db, locks, now, std::slice::from_ref(pending))
                     .await
                     .and_then(|results| {
                         results.into_iter().next().ok_or_else(|| {
@@ -218,6 +246,7 @@ type FreshEffects = BTreeMap<(Uuid, Uuid), Vec<(DateTime<Utc>, Effect)>>;
 /// Writes a group of syncs in one transaction and gives each its result, in order.
 async fn write_group(
     db: &DatabaseConnection,
+    locks: Option<&dyn LessonLocks>,
     now: DateTime<Utc>,
     pendings: &[Pending],
 ) -> Result<Vec<SyncResult>, ProgressError> {
@@ -252,6 +281,13 @@ async fn write_group(
         .into_iter()
         .collect();
     let plans = plan::load(&txn, &course_ids).await?;
+    let locked = match locks {
+        Some(locks) if !enrollments.is_empty() => {
+            let enrolled: Vec<(Uuid, Uuid)> = enrollments.keys().copied().collect();
+            locks.locked(&txn, &enrolled).await?
+        }
+        _ => Locked::new(),
+    };
 
     // Each event against its lesson.
     let mut candidates = Vec::new();
@@ -267,6 +303,14 @@ async fn write_group(
                 ) {
                     (None, _) => Err(RejectReason::NotEnrolled),
                     (_, None) => Err(RejectReason::UnknownLesson),
+                    // A gating pre-test not taken yet: the rest of the course records nothing.
+                    (Some(_), Some(_))
+                        if locked
+                            .get(&(p.person_id, *course_id))
+                            .is_some_and(|open| !open.contains(&e.lesson_id)) =>
+                    {
+                        Err(RejectReason::LessonLocked)
+                    }
                     (Some(en), Some(l)) => check_against(e, &l.rule).map(|effect| Candidate {
                         job: j,
                         index: i,

@@ -13,6 +13,7 @@ pub mod error;
 pub mod graphql;
 mod group;
 pub mod jp;
+pub mod locks;
 pub mod plan;
 pub mod rules;
 pub mod sync;
@@ -26,6 +27,7 @@ use sea_orm::DatabaseConnection;
 pub use error::ProgressError;
 pub use graphql::{ProgressMutation, ProgressQuery};
 pub use group::POSTGRES_WRITERS;
+pub use locks::LessonLocks;
 
 /// The progress service: cheap to clone, registered once in the GraphQL schema data.
 #[derive(Clone, Debug)]
@@ -46,5 +48,13 @@ impl Progress {
             clock,
             committer: Arc::default(),
         }
+    }
+
+    /// The same service, refusing progress in lessons that `locks` says are locked for the
+    /// learner (reason `LESSON_LOCKED`). Called at wiring, before the first sync.
+    #[must_use]
+    pub fn with_lesson_locks(mut self, locks: Arc<dyn LessonLocks>) -> Self {
+        self.committer = Arc::new(group::Committer::with_locks(locks));
+        self
     }
 }

@@ -100,6 +100,8 @@ pub enum RejectReason {
     WrongLessonKind,
     /// MARKED_DONE on a video or document: those complete only by watching or reading.
     ManualCompletionNotAllowed,
+    /// The lesson is locked for the learner: the course's gating pre-test is not taken yet.
+    LessonLocked,
 }
 
 /// The verdict on one event.
