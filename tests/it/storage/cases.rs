@@ -108,6 +108,37 @@ pub async fn ranged_get_returns_the_exact_bytes(h: &Harness) {
     h.store.delete("video/clip.mp4").await.unwrap();
 }
 
+/// Ranges longer than one read of the local store (1 MiB), starting and ending off the read
+/// boundaries, and the whole object: every byte in place.
+pub async fn long_ranges_come_back_whole_across_read_boundaries(h: &Harness) {
+    const MIB: u64 = 1024 * 1024;
+    let size = 3 * MIB + 12_345;
+    let bytes = data(usize::try_from(size).unwrap(), 7);
+    h.store
+        .put("video/long.mp4", Bytes::from(bytes.clone()), "video/mp4")
+        .await
+        .unwrap();
+    let cases = [
+        (
+            Some(format!("bytes=100-{}", 2 * MIB + 99)),
+            100..2 * MIB + 100,
+        ),
+        (Some(format!("bytes={}-", MIB - 1)), MIB - 1..size),
+        (Some("bytes=-3000000".to_owned()), size - 3_000_000..size),
+        (None, 0..size),
+    ];
+    for (header, expected) in cases {
+        let range = header.as_deref().map(|h| ByteRange::parse(h).unwrap());
+        let object = h.store.get("video/long.mp4", range).await.unwrap();
+        assert_eq!(object.range, expected, "{header:?}");
+        let start = usize::try_from(expected.start).unwrap();
+        let end = usize::try_from(expected.end).unwrap();
+        let got = object.bytes().await.unwrap();
+        assert!(got == bytes[start..end], "{header:?}: the bytes differ");
+    }
+    h.store.delete("video/long.mp4").await.unwrap();
+}
+
 pub async fn missing_objects_are_not_found(h: &Harness) {
     assert!(matches!(
         h.store.get("nothing/here.bin", None).await,

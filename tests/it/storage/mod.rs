@@ -35,6 +35,7 @@ macro_rules! conformance {
 conformance!(
     put_get_head_delete,
     ranged_get_returns_the_exact_bytes,
+    long_ranges_come_back_whole_across_read_boundaries,
     missing_objects_are_not_found,
     presigned_get_serves_the_object_over_http,
     ranged_presigned_get_is_a_206_with_the_exact_bytes,

@@ -41,13 +41,15 @@ use crate::{
 };
 use signing::{Grant, Op};
 
-/// How much is read from disk at a time when streaming.
+/// How much is read from disk at a time when writing an object.
 const CHUNK: usize = 256 * 1024;
-/// Chunks read ahead of the one being sent (see [`read_chunks`]).
+/// How much of a served range is read at a time: each read is a trip to the blocking pool.
+const READ_CHUNK: usize = 1024 * 1024;
+/// Reads ahead of the chunk being sent (see [`read_chunks`]).
 const READ_AHEAD: usize = 2;
 /// Bytes read together with the open (see [`open_range`]): a 1 MiB range, what PDF viewers and
-/// players commonly ask for, is then served in one trip to the blocking pool instead of five.
-const FIRST_READ: u64 = 1024 * 1024;
+/// players commonly ask for, is then served in one trip to the blocking pool.
+const FIRST_READ: u64 = READ_CHUNK as u64;
 
 /// How the local store is set up.
 #[derive(Debug, Clone)]
@@ -851,7 +853,7 @@ fn open_range(
         .ok()
         .and_then(|bytes| serde_json::from_slice::<ObjectRecord>(&bytes).ok())
         .map_or_else(|| DEFAULT_CONTENT_TYPE.to_owned(), |r| r.content_type);
-    let len = usize::try_from((served.end - served.start).min(FIRST_READ)).unwrap_or(CHUNK);
+    let len = usize::try_from((served.end - served.start).min(FIRST_READ)).unwrap_or(READ_CHUNK);
     let first = read_at(&file, len, served.start).map_err(StorageError::io("read an object"))?;
     Ok(Some(Opened {
         file: Arc::new(file),
@@ -862,7 +864,7 @@ fn open_range(
     }))
 }
 
-/// The bytes `served` of `file` as a stream of [`CHUNK`]-sized reads at explicit offsets
+/// The bytes `served` of `file` as a stream of [`READ_CHUNK`]-sized reads at explicit offsets
 /// (`pread`: no shared cursor, one copy from the page cache into the chunk), each on the
 /// blocking pool, with [`READ_AHEAD`] chunks in flight so the next read overlaps the sending of
 /// the one before.
@@ -871,11 +873,11 @@ fn read_chunks(
     served: std::ops::Range<u64>,
 ) -> impl Stream<Item = std::io::Result<Bytes>> + Send + 'static {
     let end = served.end;
-    futures::stream::iter((served.start..end).step_by(CHUNK))
+    futures::stream::iter((served.start..end).step_by(READ_CHUNK))
         .map(move |at| {
             let file = Arc::clone(&file);
-            // At most CHUNK: fits a usize.
-            let len = usize::try_from((end - at).min(CHUNK as u64)).unwrap_or(CHUNK);
+            // At most READ_CHUNK: fits a usize.
+            let len = usize::try_from((end - at).min(READ_CHUNK as u64)).unwrap_or(READ_CHUNK);
             async move {
                 tokio::task::spawn_blocking(move || read_at(&file, len, at))
                     .await
