@@ -30,8 +30,9 @@ const SUSTAINABLE_SHARE: f64 = 0.95;
 const STEP_FACTOR: f64 = 1.5;
 /// Saturation steps at most.
 const MAX_STEPS: usize = 8;
-/// Steps that narrow the saturation point once a step was not sustained.
-const BISECTIONS: usize = 2;
+/// Steps that narrow the saturation point once a step was not sustained: four leave the last
+/// sustained and the first unsustained load within 2.6 % of each other (two left 10.7 %).
+const BISECTIONS: usize = 4;
 /// The goals.
 const RATIO_GOAL: f64 = 0.5;
 const P99_GOAL_MS: f64 = 100.0;
@@ -185,7 +186,7 @@ pub async fn run(app: &App, s: &ProgressSettings, table: &mut Table) -> anyhow::
         }
     }
     // Between the last sustained step and the first that was not, the ×1.5 grid leaves a third
-    // of the range unexplored: halve it (geometrically) a few times.
+    // of the range unexplored: halve it (geometrically) BISECTIONS times.
     if let Some((mut low, mut high)) = bracket {
         for _ in 0..BISECTIONS {
             let mid = (low * high).sqrt();
