@@ -10,13 +10,8 @@ use crate::attempt::state;
 use crate::entity::{quiz, quiz_attempt};
 use crate::error::QuizError;
 
-/// The gating pre-tests of a course whose lesson is not archived.
-async fn gates(
-    conn: &impl ConnectionTrait,
-    course_id: Uuid,
-) -> Result<Vec<quiz::Model>, QuizError> {
-    Ok(gates_of(conn, &[course_id]).await?)
-}
+/// Why a learner's material is locked.
+const PENDING: &str = "take the pre-test first: the material opens once it is submitted";
 
 /// The gating pre-tests of `course_ids` whose lesson is not archived: one statement when none
 /// gates, two otherwise.
@@ -56,25 +51,56 @@ pub async fn pending_pre_test(
     course_id: Uuid,
     person_id: Uuid,
 ) -> Result<Option<String>, QuizError> {
-    let gating = gates(conn, course_id).await?;
+    Ok(locked_of(conn, &[(person_id, course_id)])
+        .await?
+        .contains_key(&(person_id, course_id))
+        .then(|| PENDING.to_owned()))
+}
+
+/// Of `pairs` (person, course), those whose material is locked for the person (a gating
+/// pre-test of the course not taken yet), each with the gating pre-tests' lessons, which stay
+/// open. One statement when no course gates, three otherwise, however many pairs.
+async fn locked_of(
+    conn: &impl ConnectionTrait,
+    pairs: &[(Uuid, Uuid)],
+) -> Result<progress::locks::Locked, sea_orm::DbErr> {
+    let courses: Vec<Uuid> = pairs
+        .iter()
+        .map(|(_, course)| *course)
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let gating = gates_of(conn, &courses).await?;
     if gating.is_empty() {
-        return Ok(None);
+        return Ok(progress::locks::Locked::new());
     }
-    let taken: HashSet<Uuid> = quiz_attempt::Entity::find()
+    let people: HashSet<Uuid> = pairs.iter().map(|(person, _)| *person).collect();
+    let taken: HashSet<(Uuid, Uuid)> = quiz_attempt::Entity::find()
         .select_only()
+        .column(quiz_attempt::Column::PersonId)
         .column(quiz_attempt::Column::QuizId)
         .filter(quiz_attempt::Column::QuizId.is_in(gating.iter().map(|q| q.id)))
-        .filter(quiz_attempt::Column::PersonId.eq(person_id))
+        .filter(quiz_attempt::Column::PersonId.is_in(people))
         .filter(quiz_attempt::Column::State.eq(state::GRADED))
-        .into_tuple::<Uuid>()
+        .into_tuple::<(Uuid, Uuid)>()
         .all(conn)
         .await?
         .into_iter()
         .collect();
-    Ok(gating
+    Ok(pairs
         .iter()
-        .any(|q| !taken.contains(&q.id))
-        .then(|| "take the pre-test first: the material opens once it is submitted".to_owned()))
+        .filter_map(|&(person, course)| {
+            let of_course: Vec<&quiz::Model> =
+                gating.iter().filter(|q| q.course_id == course).collect();
+            of_course
+                .iter()
+                .any(|q| !taken.contains(&(person, q.id)))
+                .then(|| {
+                    let open = of_course.iter().map(|q| q.lesson_id).collect();
+                    ((person, course), open)
+                })
+        })
+        .collect())
 }
 
 /// The lessons of `course_id` locked for `person_id`, with the reason: every lesson but the
@@ -87,14 +113,12 @@ pub async fn locked_lessons(
     course_id: Uuid,
     person_id: Uuid,
 ) -> Result<Option<(HashSet<Uuid>, String)>, QuizError> {
-    let Some(why) = pending_pre_test(conn, course_id, person_id).await? else {
+    let Some(open) = locked_of(conn, &[(person_id, course_id)])
+        .await?
+        .remove(&(person_id, course_id))
+    else {
         return Ok(None);
     };
-    let open: HashSet<Uuid> = gates(conn, course_id)
-        .await?
-        .iter()
-        .map(|q| q.lesson_id)
-        .collect();
     let locked = course::entity::lesson::Entity::find()
         .filter(course::entity::lesson::Column::CourseId.eq(course_id))
         .all(conn)
@@ -103,7 +127,7 @@ pub async fn locked_lessons(
         .map(|l| l.id)
         .filter(|id| !open.contains(id))
         .collect();
-    Ok(Some((locked, why)))
+    Ok(Some((locked, PENDING.to_owned())))
 }
 
 /// The pre-test gate as the progress crate asks for it, for many (person, course) pairs at
@@ -119,43 +143,7 @@ impl progress::LessonLocks for PreTestGate {
         txn: &sea_orm::DatabaseTransaction,
         pairs: &[(Uuid, Uuid)],
     ) -> Result<progress::locks::Locked, sea_orm::DbErr> {
-        let courses: Vec<Uuid> = pairs
-            .iter()
-            .map(|(_, course)| *course)
-            .collect::<HashSet<_>>()
-            .into_iter()
-            .collect();
-        let gating = gates_of(txn, &courses).await?;
-        if gating.is_empty() {
-            return Ok(progress::locks::Locked::new());
-        }
-        let people: HashSet<Uuid> = pairs.iter().map(|(person, _)| *person).collect();
-        let taken: HashSet<(Uuid, Uuid)> = quiz_attempt::Entity::find()
-            .select_only()
-            .column(quiz_attempt::Column::PersonId)
-            .column(quiz_attempt::Column::QuizId)
-            .filter(quiz_attempt::Column::QuizId.is_in(gating.iter().map(|q| q.id)))
-            .filter(quiz_attempt::Column::PersonId.is_in(people))
-            .filter(quiz_attempt::Column::State.eq(state::GRADED))
-            .into_tuple::<(Uuid, Uuid)>()
-            .all(txn)
-            .await?
-            .into_iter()
-            .collect();
-        Ok(pairs
-            .iter()
-            .filter_map(|&(person, course)| {
-                let of_course: Vec<&quiz::Model> =
-                    gating.iter().filter(|q| q.course_id == course).collect();
-                of_course
-                    .iter()
-                    .any(|q| !taken.contains(&(person, q.id)))
-                    .then(|| {
-                        let open = of_course.iter().map(|q| q.lesson_id).collect();
-                        ((person, course), open)
-                    })
-            })
-            .collect())
+        locked_of(txn, pairs).await
     }
 }
 
