@@ -164,6 +164,21 @@ pub fn s3_from_env() -> Option<(String, String, String, String, String)> {
     ))
 }
 
+/// Holds the write lock that progress writers need, until the returned transaction ends: syncs
+/// then wait behind it, as behind a slow disk under load.
+pub async fn hold_progress_writes(app: &TestApp) -> sea_orm::DatabaseTransaction {
+    use sea_orm::ConnectionTrait;
+    let lock = kernel::db::begin_write(&app.server.state.db)
+        .await
+        .expect("begin a write");
+    if on_postgres() {
+        lock.execute_unprepared("LOCK TABLE progress_events IN SHARE ROW EXCLUSIVE MODE")
+            .await
+            .expect("lock progress_events");
+    }
+    lock
+}
+
 /// Whether this run uses PostgreSQL.
 pub fn on_postgres() -> bool {
     std::env::var("LMS_TEST_DATABASE_URL").is_ok_and(|s| !s.is_empty())
@@ -174,6 +189,8 @@ pub fn on_postgres() -> bool {
 pub struct Options {
     /// Job workers inside the app (default 0: tests that need them ask).
     pub workers: usize,
+    /// Changes to the app's configuration, made last.
+    pub configure: Option<fn(&mut Config)>,
     /// Services to replace.
     pub overrides: Overrides,
     /// Reuse this data folder and database (to test a restart).
@@ -252,6 +269,9 @@ impl TestApp {
             config.s3_secret_access_key = Some(Secret::new(secret));
             config.s3_prefix = backing.s3_prefix.clone();
         }
+        if let Some(configure) = opts.configure {
+            configure(&mut config);
+        }
         let server = gateway::start(config, opts.overrides)
             .await
             .expect("start the app");
@@ -282,11 +302,25 @@ impl TestApp {
         query: &str,
         variables: Value,
     ) -> (u16, Value) {
+        self.gql_with_headers(&[], token, query, variables).await
+    }
+
+    /// [`TestApp::gql_raw`] with extra request headers (a proxy's `X-Forwarded-For`, say).
+    pub async fn gql_with_headers(
+        &self,
+        headers: &[(&str, &str)],
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> (u16, Value) {
         let mut req = self
             .client
             .post(format!("{}/graphql", self.base))
             .header("accept", "application/graphql-response+json")
             .json(&json!({"query": query, "variables": variables}));
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }

@@ -1,6 +1,6 @@
 //! Sign-in, sessions and passwords, through GraphQL.
 
-use lms_tests::{ADMIN_EMAIL, ADMIN_PASSWORD, PASSWORD, TestApp, error_code};
+use lms_tests::{ADMIN_EMAIL, ADMIN_PASSWORD, Options, PASSWORD, TestApp, error_code};
 use serde_json::json;
 
 const SIGN_IN: &str = "mutation($l: String!, $p: String!) { signIn(login: $l, password: $p) { accessToken refreshToken person { email } } }";
@@ -129,6 +129,68 @@ async fn many_failures_from_one_address_are_throttled_across_accounts() {
         Some("TOO_MANY_REQUESTS"),
         "{last}"
     );
+}
+
+/// Fails to sign in `times` times with `X-Forwarded-For: forwarded`; gives the last answer.
+async fn failures_forwarded_for(app: &TestApp, forwarded: &str, times: usize) -> serde_json::Value {
+    let mut last = serde_json::Value::Null;
+    for i in 0..times {
+        let login = format!("guess{i}-{forwarded}@tangsel.go.id");
+        last = app
+            .gql_with_headers(
+                &[("x-forwarded-for", forwarded)],
+                None,
+                SIGN_IN,
+                json!({"l": login, "p": "wrong-password"}),
+            )
+            .await
+            .1;
+    }
+    last
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_failures_count_per_forwarded_client() {
+    // The test client connects from 127.0.0.1, here the trusted proxy.
+    let app = TestApp::spawn_with(Options {
+        configure: Some(|c| {
+            c.trusted_proxies = vec![gateway::forwarded::parse_proxy("127.0.0.1").unwrap()]
+        }),
+        ..Default::default()
+    })
+    .await;
+    let last = failures_forwarded_for(&app, "203.0.113.7", 51).await;
+    assert_eq!(
+        error_code(&last).as_deref(),
+        Some("TOO_MANY_REQUESTS"),
+        "{last}"
+    );
+    // Another client behind the same proxy is not locked out by the first one's guesses.
+    let other = failures_forwarded_for(&app, "198.51.100.20", 1).await;
+    assert_eq!(
+        error_code(&other).as_deref(),
+        Some("UNAUTHENTICATED"),
+        "{other}"
+    );
+    let (access, _) = app.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    assert!(!access.is_empty());
+}
+
+#[tokio::test]
+async fn a_forged_forwarded_header_does_not_escape_the_throttle() {
+    // No trusted proxy: the header is the client's own words, and the address it connects
+    // from is what counts, whatever it writes.
+    let app = TestApp::spawn().await;
+    for i in 0..51 {
+        let last = failures_forwarded_for(&app, &format!("203.0.113.{i}"), 1).await;
+        if i == 50 {
+            assert_eq!(
+                error_code(&last).as_deref(),
+                Some("TOO_MANY_REQUESTS"),
+                "{last}"
+            );
+        }
+    }
 }
 
 #[tokio::test]
@@ -299,4 +361,84 @@ async fn an_expired_access_token_is_refused() {
     let (status, body) = app.gql_raw(Some(&token), ME, json!({})).await;
     assert_eq!(status, 401);
     assert_eq!(error_code(&body).as_deref(), Some("UNAUTHENTICATED"));
+}
+
+#[tokio::test]
+async fn the_daily_purge_deletes_expired_refresh_tokens_and_spent_sign_in_counters() {
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+    let clock = kernel::ManualClock::new(chrono::Utc::now());
+    let app = TestApp::spawn_with(Options {
+        workers: 1,
+        overrides: gateway::Overrides {
+            clock: Some(std::sync::Arc::new(clock.clone())),
+            ..Default::default()
+        },
+        ..Default::default()
+    })
+    .await;
+    let db = &app.server.state.db;
+    let tokens = || async {
+        identity::entity::refresh_token::Entity::find()
+            .count(db)
+            .await
+            .unwrap()
+    };
+    let counters = || async {
+        identity::entity::sign_in_throttle::Entity::find()
+            .count(db)
+            .await
+            .unwrap()
+    };
+    // A session rotated once (the revoked token is kept: its reuse must still be caught) and a
+    // failed sign-in (one counter for the login, one for the address).
+    let (_, r1) = app.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    app.ok(None, REFRESH, json!({"t": r1})).await;
+    let failed = app
+        .gql(
+            None,
+            SIGN_IN,
+            json!({"l": "budi@tangsel.go.id", "p": "wrong-password"}),
+        )
+        .await;
+    assert_eq!(error_code(&failed).as_deref(), Some("UNAUTHENTICATED"));
+    assert_eq!(tokens().await, 2);
+    assert_eq!(counters().await, 2);
+    // The purge that ran when the worker started found nothing old; the rotated token is
+    // still caught on reuse a day later.
+    clock.advance(chrono::Duration::days(1));
+    let reused = app.gql(None, REFRESH, json!({"t": r1})).await;
+    assert_eq!(error_code(&reused).as_deref(), Some("UNAUTHENTICATED"));
+    assert_eq!(
+        tokens().await,
+        2,
+        "a revoked token is kept until it expires"
+    );
+
+    // 31 days on, both tokens and both counters are spent; a session started now is not.
+    clock.advance(chrono::Duration::days(30));
+    let (_, fresh) = app.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let purged = lms_tests::eventually(std::time::Duration::from_secs(20), || async {
+        tokens().await == 1 && counters().await == 0
+    })
+    .await;
+    assert!(
+        purged,
+        "after the purge: {} tokens, {} counters",
+        tokens().await,
+        counters().await
+    );
+    app.ok(None, REFRESH, json!({"t": fresh})).await;
+    // The next purge waits a day.
+    let next = jobs::entity::Entity::find()
+        .filter(jobs::entity::Column::Kind.eq(identity::purge::PURGE_KIND))
+        .filter(jobs::entity::Column::State.eq(jobs::entity::Status::Queued))
+        .one(db)
+        .await
+        .unwrap()
+        .expect("the next purge is queued");
+    let due_in = next.run_at_ms - kernel::Clock::now(&clock).timestamp_millis();
+    assert!(
+        (23 * 3_600_000..=24 * 3_600_000).contains(&due_in),
+        "due in {due_in} ms"
+    );
 }

@@ -37,7 +37,7 @@ fn options(recorder: &Arc<Recorder>, workers: usize) -> Options {
             extra_handlers: vec![Arc::new(RecorderHandler(recorder.clone()))],
             ..Default::default()
         },
-        reuse: None,
+        ..Default::default()
     }
 }
 

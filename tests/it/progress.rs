@@ -273,6 +273,102 @@ fn hours_ago(h: i64) -> DateTime<Utc> {
 }
 
 #[tokio::test]
+async fn a_full_writer_queue_turns_syncs_away_and_their_replay_loses_nothing() {
+    const QUEUE: usize = 2;
+    const SYNCS: usize = 24;
+    let app = TestApp::spawn_with(Options {
+        configure: Some(|c| c.sync_queue = QUEUE),
+        ..Default::default()
+    })
+    .await;
+    let admin = app.admin().await;
+    let c = course(&app, &admin, "antre", 2, &[document("Modul", 40, 0.5)]).await;
+    let learner = learner_in(&app, &admin, &c, "asn@dinkes.go.id").await;
+    // One person's syncs all go to one writer; each sync views one page.
+    let t0 = hours_ago(3);
+    let batches: Vec<Vec<Value>> = (0..SYNCS)
+        .map(|i| {
+            vec![page(
+                &c.lessons[0],
+                t0 + Duration::seconds(i as i64),
+                i as i32 + 1,
+            )]
+        })
+        .collect();
+
+    // The writer blocks on a held write lock, as behind a slow disk.
+    let db = &app.server.state.db;
+    let lock = lms_tests::hold_progress_writes(&app).await;
+    let replies = async {
+        futures::future::join_all(
+            batches
+                .iter()
+                .map(|b| app.gql(Some(&learner), SYNC, json!({ "e": b }))),
+        )
+        .await
+    };
+    let release = async {
+        // Turned-away syncs answer at once, before the lock goes.
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        lock.commit().await.unwrap();
+    };
+    let (replies, ()) = tokio::join!(replies, release);
+
+    let mut turned_away = Vec::new();
+    for (i, r) in replies.iter().enumerate() {
+        match error_code(r).as_deref() {
+            None => assert_eq!(r["data"]["syncProgress"]["accepted"], 1, "{r}"),
+            Some("TOO_MANY_REQUESTS") => {
+                let e = &r["errors"][0];
+                let wait = e["extensions"]["retryAfter"].as_u64().unwrap();
+                assert!((2..=6).contains(&wait), "{e}");
+                assert!(
+                    e["message"]
+                        .as_str()
+                        .unwrap()
+                        .contains("nothing was stored"),
+                    "{e}"
+                );
+                turned_away.push(i);
+            }
+            Some(other) => panic!("sync {i} failed with {other}: {r}"),
+        }
+    }
+    println!(
+        "{} of {SYNCS} syncs turned away with a queue of {QUEUE}",
+        turned_away.len()
+    );
+    // The writer holds what it took before it blocked and QUEUE more; the rest wait nowhere.
+    assert!(!turned_away.is_empty(), "no sync was turned away");
+    let stored = progress::entity::progress_event::Entity::find()
+        .count(db)
+        .await
+        .unwrap();
+    assert_eq!(stored as usize, SYNCS - turned_away.len());
+
+    // The phone sends the turned-away batches again: each is stored once, nothing is lost.
+    for i in &turned_away {
+        let again = sync(&app, &learner, &batches[*i]).await;
+        assert_eq!(again["accepted"], 1, "{again}");
+        assert_eq!(again["results"][0]["duplicate"], false, "{again}");
+    }
+    let stored = progress::entity::progress_event::Entity::find()
+        .count(db)
+        .await
+        .unwrap();
+    assert_eq!(stored as usize, SYNCS);
+    // Every page counts once in the lesson's state (a replay of the first sync shows it).
+    let state = sync(&app, &learner, &batches[0]).await;
+    assert_eq!(state["results"][0]["duplicate"], true, "{state}");
+    let pages: Vec<i32> = (1..=SYNCS as i32).collect();
+    assert_eq!(
+        lesson_state(&state, &c.lessons[0])["pagesViewed"],
+        json!(pages),
+        "{state}"
+    );
+}
+
+#[tokio::test]
 async fn replaying_the_same_batch_three_times_counts_it_once() {
     let app = TestApp::spawn().await;
     let admin = app.admin().await;

@@ -348,7 +348,7 @@ const SYNC_RESULTS: &str = "mutation($e: [ProgressEventInput!]!) { syncProgress(
 
 #[tokio::test]
 async fn syncs_that_wait_together_are_written_in_one_transaction() {
-    use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait};
+    use sea_orm::{EntityTrait, PaginatorTrait};
     let (app, count) = counted_app().await;
     let admin = app.admin().await;
     let (_, trainer) = app
@@ -387,12 +387,7 @@ async fn syncs_that_wait_together_are_written_in_one_transaction() {
 
     // Hold the write lock so the syncs queue behind the first one, as under load.
     let db = &app.server.state.db;
-    let lock = kernel::db::begin_write(db).await.unwrap();
-    if lms_tests::on_postgres() {
-        lock.execute_unprepared("LOCK TABLE progress_events IN SHARE ROW EXCLUSIVE MODE")
-            .await
-            .unwrap();
-    }
+    let lock = lms_tests::hold_progress_writes(&app).await;
     count.lock().unwrap().clear();
     let replies = async {
         futures::future::join_all(

@@ -9,9 +9,7 @@
 //! service's clock: a test moves a manual clock and the next run is due.
 
 use chrono::{DateTime, Utc};
-use jobs::entity::{Column as JobColumn, Entity as JobEntity, Status as JobStatus};
 use jobs::{HandlerError, JobHandler};
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
 use crate::Evaluation;
 use crate::error::EvaluationError;
@@ -102,26 +100,10 @@ impl Evaluation {
         &self,
         run_at: Option<DateTime<Utc>>,
     ) -> Result<bool, EvaluationError> {
-        let txn = kernel::db::begin_write(&self.db).await?;
-        let queued = JobEntity::find()
-            .filter(JobColumn::Kind.eq(SWEEP_KIND))
-            .filter(JobColumn::State.eq(JobStatus::Queued))
-            .count(&txn)
-            .await?;
-        if queued > 0 {
-            return Ok(false);
-        }
-        self.jobs
-            .enqueue_in(
-                &txn,
-                SWEEP_KIND,
-                serde_json::json!({}),
-                run_at,
-                SWEEP_ATTEMPTS,
-            )
-            .await?;
-        txn.commit().await?;
-        Ok(true)
+        Ok(self
+            .jobs
+            .enqueue_unless_queued(SWEEP_KIND, serde_json::json!({}), run_at, SWEEP_ATTEMPTS)
+            .await?)
     }
 }
 

@@ -10,6 +10,14 @@ fn secret(s: &str) -> Result<Secret, std::convert::Infallible> {
     Ok(Secret::new(s))
 }
 
+/// `LMS_SYNC_QUEUE`: 1 to 65,535 syncs.
+fn queue_length(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(n) if (1..=65_535).contains(&n) => Ok(n),
+        _ => Err(format!("`{s}` is not a number of syncs from 1 to 65535")),
+    }
+}
+
 /// Log output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
 pub enum LogFormat {
@@ -112,6 +120,17 @@ pub struct Config {
     /// Background job workers run inside `serve` (`lms worker` always runs them).
     #[arg(long, env = "LMS_WORKERS", default_value_t = 2)]
     pub workers: usize,
+
+    /// Phone syncs waiting for one progress writer before more are turned away with
+    /// TOO_MANY_REQUESTS and a `retryAfter` (the phone keeps its events and sends them again).
+    #[arg(long, env = "LMS_SYNC_QUEUE", default_value_t = progress::SYNC_QUEUE, value_parser = queue_length)]
+    pub sync_queue: usize,
+
+    /// Reverse proxies whose `X-Forwarded-For` names the client (comma-separated addresses or
+    /// networks, like `10.0.0.0/8,127.0.0.1`). Empty: the header is ignored, and every request
+    /// counts under the address it came from (sign-in throttle).
+    #[arg(long, env = "LMS_TRUSTED_PROXIES", value_delimiter = ',', value_parser = crate::forwarded::parse_proxy)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Config {
@@ -140,6 +159,8 @@ impl Config {
             max_upload_bytes: 21 << 20,
             max_media_put_bytes: 256 << 20,
             workers: 2,
+            sync_queue: progress::SYNC_QUEUE,
+            trusted_proxies: Vec::new(),
         }
     }
 

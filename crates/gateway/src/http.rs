@@ -256,7 +256,11 @@ async fn execute(
         );
     }
     let client = ClientInfo {
-        ip: Some(peer.ip()),
+        ip: Some(crate::forwarded::client_ip(
+            peer.ip(),
+            headers,
+            &state.config.trusted_proxies,
+        )),
     };
     let prepare = |mut req: Request| -> Request {
         if let Some(a) = &actor {

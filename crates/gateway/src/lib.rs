@@ -5,6 +5,7 @@
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod forwarded;
 pub mod http;
 pub mod metrics;
 pub mod ops;
@@ -177,7 +178,8 @@ pub async fn build_state(
             // No progress in lessons a gating pre-test keeps locked; progress cannot depend
             // on quiz.
             progress::Progress::new(db.clone(), clock.clone())
-                .with_lesson_locks(Arc::new(quiz::gate::PreTestGate)),
+                .with_lesson_locks(Arc::new(quiz::gate::PreTestGate))
+                .with_sync_queue(config.sync_queue),
         )
         .data(quizzes.clone())
         .data(evaluation.clone())
@@ -376,11 +378,14 @@ pub fn spawn_worker(
         },
     );
     ops::register_handlers(&mut worker, state);
-    // The evaluation sweep re-schedules itself; a starting worker makes sure one is queued.
-    let evaluation = state.evaluation.clone();
+    // The periodic jobs re-schedule themselves; a starting worker makes sure each is queued.
+    let (evaluation, jobs) = (state.evaluation.clone(), state.jobs.clone());
     tokio::spawn(async move {
         if let Err(e) = evaluation.schedule_sweep(None).await {
             tracing::warn!(error = %e, "cannot schedule the evaluation sweep");
+        }
+        if let Err(e) = identity::purge::schedule_purge(&jobs).await {
+            tracing::warn!(error = %e, "cannot schedule the identity purge");
         }
     });
     for h in extra_handlers {

@@ -89,4 +89,8 @@ pub fn register_handlers(worker: &mut Worker, state: &AppState) {
     {
         worker.register(handler);
     }
+    worker.register(std::sync::Arc::new(identity::purge::PurgeHandler {
+        identity: state.identity.clone(),
+        jobs: state.jobs.clone(),
+    }));
 }

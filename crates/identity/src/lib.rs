@@ -10,6 +10,7 @@ pub mod error;
 pub mod graphql;
 pub mod password;
 pub mod people;
+pub mod purge;
 pub mod roster;
 pub mod scope;
 pub mod session;

@@ -14,7 +14,7 @@ use kernel::{Actor, SharedClock};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, ExprTrait,
-    FromQueryResult, QueryFilter, QueryOrder, QuerySelect, Set, Statement,
+    FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, Statement,
 };
 use uuid::Uuid;
 
@@ -311,6 +311,36 @@ impl JobQueue {
         Entity::insert(row).exec_without_returning(conn).await?;
         tracing::debug!(job.id = %id, job.kind = kind, "job enqueued");
         Ok(id)
+    }
+
+    /// Enqueues a job of `kind` due at `run_at` (now when `None`) unless one of that kind is
+    /// already queued: the way a periodic job (one that enqueues its own successor) is started
+    /// by every worker without piling up copies. Returns whether it enqueued one.
+    ///
+    /// # Errors
+    /// As [`JobQueue::enqueue`].
+    pub async fn enqueue_unless_queued(
+        &self,
+        kind: &str,
+        payload: serde_json::Value,
+        run_at: Option<DateTime<Utc>>,
+        max_attempts: u32,
+    ) -> Result<bool, JobError> {
+        // The write transaction makes the check and the insert one step: two workers starting
+        // together do not both enqueue.
+        let txn = kernel::db::begin_write(&self.db).await?;
+        let queued = Entity::find()
+            .filter(Column::Kind.eq(kind))
+            .filter(Column::State.eq(Status::Queued))
+            .count(&txn)
+            .await?;
+        if queued > 0 {
+            return Ok(false);
+        }
+        self.enqueue_in(&txn, kind, payload, run_at, max_attempts)
+            .await?;
+        txn.commit().await?;
+        Ok(true)
     }
 
     /// Atomically claims the oldest due job for `worker_id` and holds it for `lease`: a queued

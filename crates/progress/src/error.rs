@@ -33,6 +33,15 @@ pub enum ProgressError {
     /// Passes an enrollment error through with its own code.
     #[error(transparent)]
     Enrollment(#[from] enrollment::EnrollmentError),
+    /// TOO_MANY_REQUESTS: more syncs wait to be written than the server keeps in line; nothing
+    /// of this one was stored, and `retryAfter` says when to send it again.
+    #[error(
+        "the server is busy writing progress; nothing was stored, send these events again in {retry_after_secs} seconds"
+    )]
+    Busy {
+        /// Seconds to wait before sending again.
+        retry_after_secs: u64,
+    },
     /// INTERNAL_SERVER_ERROR: the database failed.
     #[error("database error: {0}")]
     Database(#[from] sea_orm::DbErr),
@@ -69,6 +78,7 @@ impl Coded for ProgressError {
             ProgressError::Forbidden => ErrorCode::Forbidden,
             ProgressError::NotFound(_) => ErrorCode::NotFound,
             ProgressError::Invalid { .. } => ErrorCode::BadUserInput,
+            ProgressError::Busy { .. } => ErrorCode::TooManyRequests,
             ProgressError::Identity(e) => e.code(),
             ProgressError::Course(e) => e.code(),
             ProgressError::Enrollment(e) => e.code(),
@@ -79,6 +89,9 @@ impl Coded for ProgressError {
     fn extensions(&self) -> Vec<(&'static str, serde_json::Value)> {
         match self {
             ProgressError::Invalid { field, .. } => vec![("field", serde_json::json!(field))],
+            ProgressError::Busy { retry_after_secs } => {
+                vec![("retryAfter", serde_json::json!(retry_after_secs))]
+            }
             ProgressError::Identity(e) => e.extensions(),
             ProgressError::Course(e) => e.extensions(),
             ProgressError::Enrollment(e) => e.extensions(),
@@ -98,6 +111,12 @@ mod tests {
             (ProgressError::Forbidden, ErrorCode::Forbidden),
             (ProgressError::NotFound("person"), ErrorCode::NotFound),
             (ProgressError::invalid("jp", "x"), ErrorCode::BadUserInput),
+            (
+                ProgressError::Busy {
+                    retry_after_secs: 3,
+                },
+                ErrorCode::TooManyRequests,
+            ),
             (
                 ProgressError::Identity(identity::IdentityError::Forbidden),
                 ErrorCode::Forbidden,

@@ -610,6 +610,8 @@ pub struct ProgressMutation;
 impl ProgressMutation {
     /// Records a phone's progress events (at most 500 per call). Each event is accepted or
     /// rejected on its own; a replayed event is accepted as a duplicate and changes nothing.
+    /// Under more load than the server can write, the call fails with TOO_MANY_REQUESTS and
+    /// `extensions.retryAfter` (seconds): nothing of it was stored; send it again after that.
     async fn sync_progress(
         &self,
         ctx: &Context<'_>,

@@ -39,8 +39,9 @@ use crate::sync::{
 const GROUP_EVENTS: usize = 1_000;
 /// Syncs in one group at most.
 const GROUP_SYNCS: usize = 128;
-/// Syncs waiting for one writer before callers wait for room.
-const QUEUE: usize = 1_024;
+/// Syncs waiting for one writer, by default, before more are turned away with
+/// TOO_MANY_REQUESTS (see [`Committer::submit`]).
+pub const SYNC_QUEUE: usize = 1_024;
 /// Writers on PostgreSQL, which writes on several connections at once (measured: 2 writers
 /// sustained 10,000 events/s, 8 writers 22,000).
 pub const POSTGRES_WRITERS: usize = 8;
@@ -68,34 +69,71 @@ struct Job {
 }
 
 /// The writers of one progress service, started on the first sync.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Committer {
     lanes: Mutex<Vec<mpsc::Sender<Job>>>,
     /// The pre-test gate, when wired.
     locks: Option<Arc<dyn LessonLocks>>,
+    /// Syncs waiting for one writer at most.
+    queue: usize,
+}
+
+impl Default for Committer {
+    fn default() -> Self {
+        Committer::new(None, SYNC_QUEUE)
+    }
 }
 
 impl Committer {
-    /// Writers that also refuse events in lessons `locks` says are locked.
-    pub(crate) fn with_locks(locks: Arc<dyn LessonLocks>) -> Self {
+    /// Writers that refuse events in lessons `locks` (when given) says are locked, and turn
+    /// syncs away once `queue` of them wait for one writer (at least one always may).
+    pub(crate) fn new(locks: Option<Arc<dyn LessonLocks>>, queue: usize) -> Self {
         Committer {
             lanes: Mutex::default(),
-            locks: Some(locks),
+            locks,
+            queue: queue.max(1),
         }
     }
 
+    /// The same settings, for a service being wired.
+    pub(crate) fn locks(&self) -> Option<Arc<dyn LessonLocks>> {
+        self.locks.clone()
+    }
+
+    /// Syncs waiting for one writer at most.
+    pub(crate) fn queue(&self) -> usize {
+        self.queue
+    }
+
     /// Writes `pending` with whatever other syncs are waiting, and gives its result.
+    ///
+    /// When the writer already has a full queue, the sync is not stored and the caller gets
+    /// [`ProgressError::Busy`] at once: above what the database can write, waiting in line would
+    /// only grow every phone's wait (and its own timeouts and retries) without bound, whereas a
+    /// phone told to come back later keeps its events and replays them.
     pub(crate) async fn submit(
         &self,
         db: &DatabaseConnection,
         clock: &SharedClock,
         pending: Pending,
     ) -> Answer {
-        let lane = self.lane(db, clock, pending.person_id)?;
+        let person_id = pending.person_id;
+        let lane = self.lane(db, clock, person_id)?;
         let (reply, answer) = oneshot::channel();
-        lane.send(Job { pending, reply })
-            .await
-            .map_err(|_| ProgressError::Internal("the progress writer stopped".into()))?;
+        match lane.try_send(Job { pending, reply }) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                tracing::debug!(%person_id, queue = self.queue, "progress writer full; sync turned away");
+                return Err(ProgressError::Busy {
+                    retry_after_secs: retry_after(person_id),
+                });
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                return Err(ProgressError::Internal(
+                    "the progress writer stopped".into(),
+                ));
+            }
+        }
         answer.await.map_err(|_| {
             ProgressError::Internal("the progress writer stopped before answering".into())
         })?
@@ -122,6 +160,7 @@ impl Committer {
                     db.clone(),
                     clock.clone(),
                     self.locks.clone(),
+                    self.queue,
                 )?);
             }
             *lanes = started;
@@ -132,6 +171,13 @@ impl Committer {
     }
 }
 
+/// Seconds a turned-away phone should wait: 2 to 6, spread by person so that phones turned
+/// away together do not all come back in the same second.
+fn retry_after(person_id: Uuid) -> u64 {
+    // UUID v7 ends in random bits; the remainder is below 5.
+    2 + (person_id.as_u128() % 5) as u64
+}
+
 /// Starts writer `n` on a thread of its own, with a single-threaded runtime. On the request
 /// runtime the writer would wait behind every ready request task each time a statement
 /// answers, a dozen times a group: under load that wait, not the database, set the pace.
@@ -140,8 +186,9 @@ fn start_writer(
     db: DatabaseConnection,
     clock: SharedClock,
     locks: Option<Arc<dyn LessonLocks>>,
+    queue: usize,
 ) -> Result<mpsc::Sender<Job>, ProgressError> {
-    let (tx, rx) = mpsc::channel(QUEUE);
+    let (tx, rx) = mpsc::channel(queue);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

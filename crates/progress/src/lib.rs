@@ -26,7 +26,7 @@ use sea_orm::DatabaseConnection;
 
 pub use error::ProgressError;
 pub use graphql::{ProgressMutation, ProgressQuery};
-pub use group::POSTGRES_WRITERS;
+pub use group::{POSTGRES_WRITERS, SYNC_QUEUE};
 pub use locks::LessonLocks;
 
 /// The progress service: cheap to clone, registered once in the GraphQL schema data.
@@ -54,7 +54,15 @@ impl Progress {
     /// learner (reason `LESSON_LOCKED`). Called at wiring, before the first sync.
     #[must_use]
     pub fn with_lesson_locks(mut self, locks: Arc<dyn LessonLocks>) -> Self {
-        self.committer = Arc::new(group::Committer::with_locks(locks));
+        self.committer = Arc::new(group::Committer::new(Some(locks), self.committer.queue()));
+        self
+    }
+
+    /// The same service, turning syncs away with TOO_MANY_REQUESTS (and `retryAfter`) once
+    /// `syncs` wait for one writer (default [`SYNC_QUEUE`]; at least 1). Called at wiring.
+    #[must_use]
+    pub fn with_sync_queue(mut self, syncs: usize) -> Self {
+        self.committer = Arc::new(group::Committer::new(self.committer.locks(), syncs));
         self
     }
 }

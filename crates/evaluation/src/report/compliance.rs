@@ -114,6 +114,8 @@ fn from_progress(e: ProgressError) -> EvaluationError {
         ProgressError::Enrollment(e) => EvaluationError::Enrollment(e),
         ProgressError::Database(e) => EvaluationError::Database(e),
         ProgressError::Internal(m) => EvaluationError::Internal(m),
+        // Only a phone sync is turned away; reports never sync.
+        busy @ ProgressError::Busy { .. } => EvaluationError::Internal(busy.to_string()),
     }
 }
 
