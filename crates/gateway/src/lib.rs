@@ -384,7 +384,7 @@ pub fn spawn_worker(
         if let Err(e) = evaluation.schedule_sweep(None).await {
             tracing::warn!(error = %e, "cannot schedule the evaluation sweep");
         }
-        if let Err(e) = identity::purge::schedule_purge(&jobs).await {
+        if let Err(e) = identity::purge::schedule_purge(&jobs, None).await {
             tracing::warn!(error = %e, "cannot schedule the identity purge");
         }
     });

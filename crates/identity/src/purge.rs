@@ -2,6 +2,7 @@
 //! sign-in counters that no longer count. Like every periodic job it enqueues its successor
 //! before it works, and each starting worker makes sure one is queued.
 
+use chrono::{DateTime, Utc};
 use jobs::{HandlerError, JobHandler, JobQueue};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
@@ -55,12 +56,16 @@ impl Identity {
     }
 }
 
-/// Enqueues a purge due now unless one is queued; returns whether it enqueued one.
+/// Enqueues a purge due at `run_at` (now when `None`) unless one is queued; returns whether it
+/// enqueued one.
 ///
 /// # Errors
 /// When the job queue cannot be written.
-pub async fn schedule_purge(jobs: &JobQueue) -> Result<bool, jobs::JobError> {
-    jobs.enqueue_unless_queued(PURGE_KIND, serde_json::json!({}), None, PURGE_ATTEMPTS)
+pub async fn schedule_purge(
+    jobs: &JobQueue,
+    run_at: Option<DateTime<Utc>>,
+) -> Result<bool, jobs::JobError> {
+    jobs.enqueue_unless_queued(PURGE_KIND, serde_json::json!({}), run_at, PURGE_ATTEMPTS)
         .await
 }
 
@@ -80,14 +85,7 @@ impl JobHandler for PurgeHandler {
 
     async fn run(&self, _payload: serde_json::Value) -> Result<(), HandlerError> {
         let next = self.identity.clock.now() + chrono::Duration::hours(PURGE_EVERY_HOURS);
-        self.jobs
-            .enqueue_unless_queued(
-                PURGE_KIND,
-                serde_json::json!({}),
-                Some(next),
-                PURGE_ATTEMPTS,
-            )
-            .await?;
+        schedule_purge(&self.jobs, Some(next)).await?;
         let purged = self.identity.purge_expired().await?;
         tracing::info!(
             refresh_tokens = purged.refresh_tokens,

@@ -95,7 +95,7 @@ impl Committer {
         }
     }
 
-    /// The same settings, for a service being wired.
+    /// The pre-test gate these writers ask, kept when the service is rewired at start-up.
     pub(crate) fn locks(&self) -> Option<Arc<dyn LessonLocks>> {
         self.locks.clone()
     }
