@@ -60,11 +60,12 @@ struct Fixture {
     quiz_lessons: Vec<String>,
 }
 
-async fn fixture(app: &TestApp, code: &str, quizzes: usize) -> Fixture {
-    let admin = app.admin().await;
+/// A trainer (`pelatih-<code>`) and their draft course `code` with one module: (trainer's token,
+/// course id, module id).
+async fn draft(app: &TestApp, admin: &str, code: &str) -> (String, String, String) {
     let (_, trainer) = app
         .signed_in(
-            &admin,
+            admin,
             &format!("pelatih-{code}@bkpsdm.go.id"),
             &["TRAINER"],
             None,
@@ -84,6 +85,12 @@ async fn fixture(app: &TestApp, code: &str, quizzes: usize) -> Fixture {
             json!({"c": course, "i": {"title": "Modul 1"}}),
         )
         .await["createModule"]["id"]);
+    (trainer, course, module)
+}
+
+async fn fixture(app: &TestApp, code: &str, quizzes: usize) -> Fixture {
+    let admin = app.admin().await;
+    let (trainer, course, module) = draft(app, &admin, code).await;
     let text_lesson = s(&app
         .ok(
             Some(&trainer),
@@ -91,16 +98,6 @@ async fn fixture(app: &TestApp, code: &str, quizzes: usize) -> Fixture {
             json!({"m": module, "i": {"title": "Bacaan", "kind": "TEXT", "body": "# Bacaan\n\nIsi."}}),
         )
         .await["createLesson"]["id"]);
-    let mut quiz_lessons = Vec::new();
-    for i in 0..quizzes {
-        quiz_lessons.push(s(&app
-            .ok(
-                Some(&trainer),
-                CREATE_LESSON,
-                json!({"m": module, "i": {"title": format!("Kuis {i}"), "kind": "QUIZ"}}),
-            )
-            .await["createLesson"]["id"]));
-    }
     let bank = s(&app
         .ok(
             Some(&trainer),
@@ -111,6 +108,18 @@ async fn fixture(app: &TestApp, code: &str, quizzes: usize) -> Fixture {
     app.ok(Some(&trainer), SUBMIT_COURSE, json!({"id": course}))
         .await;
     app.ok(Some(&admin), APPROVE, json!({"id": course})).await;
+    // Added to the published course, so that each test sets its quizzes up as it needs;
+    // publication itself wants ready quizzes (courses::publication_waits_for_ready_quizzes).
+    let mut quiz_lessons = Vec::new();
+    for i in 0..quizzes {
+        quiz_lessons.push(s(&app
+            .ok(
+                Some(&trainer),
+                CREATE_LESSON,
+                json!({"m": module, "i": {"title": format!("Kuis {i}"), "kind": "QUIZ"}}),
+            )
+            .await["createLesson"]["id"]));
+    }
     let cohort = s(&app
         .ok(
             Some(&admin),
@@ -1344,4 +1353,177 @@ async fn attempts_are_seen_only_by_their_learner_their_course_and_admins() {
         .await;
     assert_eq!(r["errors"][0]["extensions"]["field"], "questionIds", "{r}");
     let _ = f.course;
+}
+
+/// A course reaches learners only with quizzes that can be taken. Submission names, in course
+/// order, a quiz lesson without settings, one without questions and one that draws more than
+/// its bank holds under the tag; the editors see the same list on the course (others see
+/// `null`); once each is fixed the course goes to review. A quiz emptied while the course is in
+/// review stops the approval until it has questions again.
+#[tokio::test]
+async fn publication_waits_for_ready_quizzes() {
+    const READINESS: &str = "query($id: ID!) { course(id: $id) { readinessProblems } }";
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let (trainer, course, module) = draft(&app, &admin, "KUIS-SIAP").await;
+    let (_, learner) = app
+        .signed_in(&admin, "peserta-siap@bkpsdm.go.id", &[], None)
+        .await;
+    let lesson = |title: &'static str, kind: &'static str| {
+        let (app, trainer, module) = (&app, trainer.clone(), module.clone());
+        async move {
+            let mut input = json!({"title": title, "kind": kind});
+            if kind == "TEXT" {
+                input["body"] = json!("# Kode etik");
+            }
+            s(&app
+                .ok(
+                    Some(&trainer),
+                    CREATE_LESSON,
+                    json!({"m": module, "i": input}),
+                )
+                .await["createLesson"]["id"])
+        }
+    };
+    let pre = lesson("Pre-test", "QUIZ").await;
+    lesson("Kode etik", "TEXT").await;
+    let practice = lesson("Latihan", "QUIZ").await;
+    let post = lesson("Post-test", "QUIZ").await;
+    let bank = s(&app
+        .ok(
+            Some(&trainer),
+            CREATE_BANK,
+            json!({"i": {"courseId": course, "title": "Bank etika"}}),
+        )
+        .await["createQuestionBank"]["id"]);
+    let question = |prompt: &'static str, tags: &'static [&'static str]| {
+        let (app, trainer, bank) = (&app, trainer.clone(), bank.clone());
+        async move {
+            s(&app
+                .ok(
+                    Some(&trainer),
+                    CREATE_QUESTION,
+                    json!({"b": bank, "i": {"kind": "TRUE_FALSE", "prompt": prompt, "truth": true, "tags": tags}}),
+                )
+                .await["createQuestion"]["id"])
+        }
+    };
+    let tagged = question("ASN menjunjung kode etik.", &["etika"]).await;
+    let plain = question("JP dicatat per tahun.", &[]).await;
+    let configure = |lesson: String, settings: Value| {
+        let (app, trainer) = (&app, trainer.clone());
+        async move {
+            s(&app
+                .ok(
+                    Some(&trainer),
+                    CONFIGURE,
+                    json!({"l": lesson, "s": settings}),
+                )
+                .await["configureQuiz"]["id"])
+        }
+    };
+    let practice_quiz = configure(practice.clone(), json!({"kind": "PRACTICE"})).await;
+    configure(
+        post.clone(),
+        json!({"kind": "POST_TEST", "drawBankId": bank, "drawCount": 2, "drawTag": "Etika"}),
+    )
+    .await;
+
+    let expected = [
+        "quiz \"Pre-test\" has no settings yet",
+        "quiz \"Latihan\" has no questions yet",
+        "quiz \"Post-test\" draws 2 questions but its bank has 1 active tagged \"etika\"",
+    ];
+    let seen = app
+        .ok(Some(&trainer), READINESS, json!({"id": course}))
+        .await;
+    assert_eq!(
+        seen["course"]["readinessProblems"],
+        json!(expected),
+        "{seen}"
+    );
+    let by_admin = app.ok(Some(&admin), READINESS, json!({"id": course})).await;
+    assert_eq!(by_admin["course"]["readinessProblems"], json!(expected));
+    let submitted = app
+        .gql(Some(&trainer), SUBMIT_COURSE, json!({"id": course}))
+        .await;
+    assert_eq!(
+        error_code(&submitted).as_deref(),
+        Some("CONFLICT"),
+        "{submitted}"
+    );
+    let message = submitted["errors"][0]["message"]
+        .as_str()
+        .unwrap_or_default();
+    assert_eq!(
+        message,
+        format!("not ready for learners: {}", expected.join("; ")),
+        "{submitted}"
+    );
+
+    // Each fixed in turn; the list shrinks as it goes.
+    let pre_quiz = configure(pre.clone(), json!({"kind": "PRE_TEST"})).await;
+    app.ok(
+        Some(&trainer),
+        SET_QUESTIONS,
+        json!({"q": pre_quiz, "ids": [tagged, plain]}),
+    )
+    .await;
+    app.ok(
+        Some(&trainer),
+        SET_QUESTIONS,
+        json!({"q": practice_quiz, "ids": [plain]}),
+    )
+    .await;
+    let seen = app
+        .ok(Some(&trainer), READINESS, json!({"id": course}))
+        .await;
+    assert_eq!(
+        seen["course"]["readinessProblems"],
+        json!(&expected[2..]),
+        "{seen}"
+    );
+    configure(
+        post.clone(),
+        json!({"kind": "POST_TEST", "drawBankId": bank, "drawCount": 1, "drawTag": "etika"}),
+    )
+    .await;
+    let seen = app
+        .ok(Some(&trainer), READINESS, json!({"id": course}))
+        .await;
+    assert_eq!(seen["course"]["readinessProblems"], json!([]), "{seen}");
+    let submitted = app
+        .ok(Some(&trainer), SUBMIT_COURSE, json!({"id": course}))
+        .await;
+    assert_eq!(submitted["submitCourseForReview"]["state"], "IN_REVIEW");
+
+    // Emptied during review: the approval names it, and goes through once it is filled again.
+    app.ok(
+        Some(&trainer),
+        SET_QUESTIONS,
+        json!({"q": practice_quiz, "ids": []}),
+    )
+    .await;
+    let approved = app.gql(Some(&admin), APPROVE, json!({"id": course})).await;
+    assert_eq!(
+        error_code(&approved).as_deref(),
+        Some("CONFLICT"),
+        "{approved}"
+    );
+    assert_eq!(
+        approved["errors"][0]["message"],
+        "not ready for learners: quiz \"Latihan\" has no questions yet"
+    );
+    app.ok(
+        Some(&trainer),
+        SET_QUESTIONS,
+        json!({"q": practice_quiz, "ids": [tagged]}),
+    )
+    .await;
+    let approved = app.ok(Some(&admin), APPROVE, json!({"id": course})).await;
+    assert_eq!(approved["approveCourse"]["state"], "PUBLISHED");
+    let seen = app
+        .ok(Some(&learner), READINESS, json!({"id": course}))
+        .await;
+    assert_eq!(seen["course"]["readinessProblems"], Value::Null, "{seen}");
 }

@@ -987,19 +987,6 @@ async fn editing_a_question_given_in_an_attempt_writes_version_two_and_the_attem
         json!({"kind": "NUMERIC", "prompt": first_prompt, "value": 20}),
     )
     .await;
-    app.ok(Some(&c.trainer), SUBMIT, json!({ "id": c.course }))
-        .await;
-    app.ok(Some(&c.admin), APPROVE_COURSE, json!({ "id": c.course }))
-        .await;
-    let cohort = id(&app
-        .ok(
-            Some(&c.trainer),
-            CREATE_COHORT,
-            json!({"c": c.course, "i": {"name": "Angkatan I"}}),
-        )
-        .await["createCohort"]["id"]);
-    app.ok(Some(&c.learner), ENROLL, json!({ "c": cohort }))
-        .await;
     let quiz = id(&app
         .ok(
             Some(&c.trainer),
@@ -1013,6 +1000,19 @@ async fn editing_a_question_given_in_an_attempt_writes_version_two_and_the_attem
         json!({"q": quiz, "ids": [q["id"]]}),
     )
     .await;
+    app.ok(Some(&c.trainer), SUBMIT, json!({ "id": c.course }))
+        .await;
+    app.ok(Some(&c.admin), APPROVE_COURSE, json!({ "id": c.course }))
+        .await;
+    let cohort = id(&app
+        .ok(
+            Some(&c.trainer),
+            CREATE_COHORT,
+            json!({"c": c.course, "i": {"name": "Angkatan I"}}),
+        )
+        .await["createCohort"]["id"]);
+    app.ok(Some(&c.learner), ENROLL, json!({ "c": cohort }))
+        .await;
 
     // The learner is given version 1.
     let attempt =

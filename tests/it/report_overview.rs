@@ -69,12 +69,13 @@ async fn quiz_course(
         None
     };
     let text = lesson("Materi", "TEXT", true).await;
-    publish(app, trainer, admin, &id).await;
     let (mut pre, mut post) = (String::new(), String::new());
     if let Some((pre_lesson, post_lesson)) = quiz_lessons {
         let questions = statements(app, trainer, &id, STATEMENTS).await;
         (pre, post) = pre_and_post(app, trainer, (&pre_lesson, &post_lesson), &questions, 50).await;
     }
+    // Quizzes are set up first: a course reaches learners only with ready quizzes.
+    publish(app, trainer, admin, &id).await;
     QuizCourse {
         id,
         text,

@@ -1,6 +1,6 @@
 //! Delivery of materials to players: what a lesson's player needs ([`lesson_media`]), the
 //! signed HLS playlists the gateway serves under `/media/hls` ([`router`]), and whether a
-//! lesson's media is ready for learners ([`lesson_ready_to_publish`]).
+//! lesson's media is ready for learners (asked by [`crate::readiness`]).
 //!
 //! URLs:
 //! - master playlist `<public_url>/media/hls/<material>/master.m3u8?exp=<unix s>&sig=<hex>`;
@@ -217,64 +217,23 @@ fn blocker(
     })
 }
 
-fn blockers_to_error(problems: Vec<String>) -> Result<(), CourseError> {
-    if problems.is_empty() {
-        return Ok(());
-    }
-    let shown: Vec<&str> = problems.iter().take(5).map(String::as_str).collect();
-    let more = problems.len().saturating_sub(shown.len());
-    let tail = if more > 0 {
-        format!(" (and {more} more)")
-    } else {
-        String::new()
-    };
-    Err(CourseError::Conflict(format!(
-        "not ready for learners: {}{tail}",
-        shown.join("; ")
-    )))
-}
-
-/// Checks that learners can take a lesson's media: a video lesson needs a recording that
-/// finished processing (`ready`), a document lesson a ready PDF; text lessons always pass. A
-/// lesson whose replacement material is still processing passes while its previous one is
-/// ready, since learners get that one meanwhile.
-///
-/// For the lifecycle: call this (or [`course_ready_to_publish`] for every lesson at once)
-/// before a course is submitted or published.
+/// Why the media of `lessons` keep them from learners, one sentence per lesson that is not
+/// ready: a video lesson needs a recording that finished processing (`ready`), a document lesson
+/// a ready PDF; other kinds are not this module's business. A lesson whose replacement material
+/// is still processing passes while its previous one is ready, since learners get that one
+/// meanwhile. Two statements however many lessons.
 ///
 /// # Errors
-/// CONFLICT naming the lesson and why (no material yet, still processing, failed with its
-/// reason); INTERNAL on database failure.
-pub async fn lesson_ready_to_publish(
+/// INTERNAL on database failure.
+pub(crate) async fn media_blockers(
     conn: &impl ConnectionTrait,
-    lesson: &lesson::Model,
-) -> Result<(), CourseError> {
-    let lessons = std::slice::from_ref(lesson);
+    lessons: &[lesson::Model],
+) -> Result<Vec<(Uuid, String)>, CourseError> {
     let (current, newest_ready) = materials_of(conn, lessons).await?;
-    blockers_to_error(
-        blocker(lesson, &current, &newest_ready)
-            .into_iter()
-            .collect(),
-    )
-}
-
-/// [`lesson_ready_to_publish`] for every lesson of a course that learners see (archived lessons
-/// and modules skipped), in three statements; the error names up to five lessons.
-///
-/// # Errors
-/// As [`lesson_ready_to_publish`].
-pub async fn course_ready_to_publish(
-    conn: &impl ConnectionTrait,
-    course_id: Uuid,
-) -> Result<(), CourseError> {
-    let lessons = course_lessons(conn, course_id).await?;
-    let (current, newest_ready) = materials_of(conn, &lessons).await?;
-    blockers_to_error(
-        lessons
-            .iter()
-            .filter_map(|l| blocker(l, &current, &newest_ready))
-            .collect(),
-    )
+    Ok(lessons
+        .iter()
+        .filter_map(|l| blocker(l, &current, &newest_ready).map(|why| (l.id, why)))
+        .collect())
 }
 
 /// Which playlist a signed URL opens.

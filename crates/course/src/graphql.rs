@@ -348,6 +348,23 @@ impl Course {
             None
         })
     }
+    /// What keeps learners from its lessons, one sentence each in course order (a recording
+    /// still processing, a quiz without questions); empty when every lesson is ready. It must
+    /// be empty for the course to be submitted, approved or republished; a lesson added after
+    /// publication shows here too. For its editors; `null` for anyone else.
+    async fn readiness_problems(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<Vec<String>>> {
+        if !self.0.is_editor(ctx).await? {
+            return Ok(None);
+        }
+        courses(ctx)?
+            .readiness_problems(actor(ctx)?, self.0.model.id)
+            .await
+            .map(Some)
+            .gql()
+    }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.model.created_at
     }

@@ -15,6 +15,7 @@ pub mod media_graphql;
 pub mod media_type;
 pub mod offline;
 pub mod processing;
+pub mod readiness;
 pub mod structure;
 pub mod uploads;
 
@@ -95,6 +96,9 @@ pub struct Courses {
     pub settings: Arc<CourseSettings>,
     /// Who besides editors may take content: set by the gateway to the enrollment crate.
     learners: Option<Arc<dyn access::LearnerAccess>>,
+    /// What other crates say about their lesson kinds before a course reaches learners: set by
+    /// the gateway to the quiz crate.
+    readiness: Option<Arc<dyn readiness::LessonReadiness>>,
 }
 
 impl Courses {
@@ -113,6 +117,7 @@ impl Courses {
             jobs,
             settings: Arc::new(settings),
             learners: None,
+            readiness: None,
         }
     }
 
@@ -121,6 +126,14 @@ impl Courses {
     #[must_use]
     pub fn with_learner_access(mut self, learners: Arc<dyn access::LearnerAccess>) -> Self {
         self.learners = Some(learners);
+        self
+    }
+
+    /// The service with `readiness` judging the lessons of kinds other crates own (quizzes)
+    /// before a course reaches learners. Set it once, like [`Courses::with_learner_access`].
+    #[must_use]
+    pub fn with_lesson_readiness(mut self, readiness: Arc<dyn readiness::LessonReadiness>) -> Self {
+        self.readiness = Some(readiness);
         self
     }
 

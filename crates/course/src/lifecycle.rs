@@ -802,10 +802,12 @@ impl Courses {
         Ok(model)
     }
 
-    /// Submits a draft for review. It needs at least one lesson.
+    /// Submits a draft for review. It needs at least one lesson, and every lesson ready for
+    /// learners ([`crate::readiness`]).
     ///
     /// # Errors
-    /// NOT_FOUND; FORBIDDEN for non-editors; CONFLICT unless it is a draft with a lesson.
+    /// NOT_FOUND; FORBIDDEN for non-editors; CONFLICT unless it is a draft with a lesson, or
+    /// naming the lessons that are not ready.
     pub async fn submit_for_review(
         &self,
         actor: &Actor,
@@ -829,8 +831,8 @@ impl Courses {
                 "add at least one lesson before submitting the course for review".into(),
             ));
         }
-        // A course whose videos or documents are not playable yet cannot go to review.
-        crate::delivery::course_ready_to_publish(&edit.tx, id).await?;
+        // A course whose videos, documents or quizzes are not ready cannot go to review.
+        crate::readiness::require_ready(&edit.tx, id, self.readiness.as_deref()).await?;
         let mut am: course::ActiveModel = current.into();
         am.state = Set(CourseState::InReview.as_str().to_owned());
         am.review_note = Set(None);
@@ -866,7 +868,7 @@ impl Courses {
         }
         // Learners may only ever see a course whose every lesson can be played or read.
         if matches!(action, "course.approve" | "course.republish") {
-            crate::delivery::course_ready_to_publish(&tx, id).await?;
+            crate::readiness::require_ready(&tx, id, self.readiness.as_deref()).await?;
         }
         let mut am: course::ActiveModel = current.clone().into();
         apply(&mut am, &current, now);
@@ -877,10 +879,12 @@ impl Courses {
         Ok(model)
     }
 
-    /// Approves a course in review: it is published and its JP credit approved.
+    /// Approves a course in review: it is published and its JP credit approved. Its lessons are
+    /// checked again, since a quiz can change while the course is in review.
     ///
     /// # Errors
-    /// FORBIDDEN for non-admins; NOT_FOUND; CONFLICT unless it is in review.
+    /// FORBIDDEN for non-admins; NOT_FOUND; CONFLICT unless it is in review, or naming the
+    /// lessons that are not ready.
     pub async fn approve_course(
         &self,
         actor: &Actor,
@@ -969,10 +973,12 @@ impl Courses {
         .await
     }
 
-    /// Publishes an archived course again, with its approved JP credit.
+    /// Publishes an archived course again, with its approved JP credit, once its lessons are
+    /// ready for learners.
     ///
     /// # Errors
-    /// FORBIDDEN for non-admins; NOT_FOUND; CONFLICT unless it is archived.
+    /// FORBIDDEN for non-admins; NOT_FOUND; CONFLICT unless it is archived, or naming the
+    /// lessons that are not ready.
     pub async fn republish_course(
         &self,
         actor: &Actor,

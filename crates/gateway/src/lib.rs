@@ -142,7 +142,9 @@ pub async fn build_state(
     )
     // Enrolled learners may take a course's content, once a gating pre-test is taken; course
     // cannot depend on enrollment or quiz.
-    .with_learner_access(Arc::new(quiz::gate::GatedAccess::new(enrollments.clone())));
+    .with_learner_access(Arc::new(quiz::gate::GatedAccess::new(enrollments.clone())))
+    // Quiz lessons need settings and questions before their course reaches learners.
+    .with_lesson_readiness(Arc::new(quiz::readiness::QuizReadiness));
     let quizzes = quiz::Quizzes::new(
         db.clone(),
         clock.clone(),

@@ -16,6 +16,7 @@ pub mod gate;
 pub mod grading;
 pub mod question;
 pub mod quiz;
+pub mod readiness;
 
 use std::sync::Arc;
 

@@ -392,17 +392,6 @@ pub async fn post_test(app: &App, count: usize) -> anyhow::Result<PostTest> {
         .await?["createLesson"]["id"],
     )?;
     let questions = bank(addr, &trainer, course_id, "Bank soal post-test", QUESTIONS).await?;
-    gql(addr, &trainer, SUBMIT, json!({"id": course_id})).await?;
-    gql(addr, &admin_token, APPROVE, json!({"id": course_id})).await?;
-    let cohort = id_of(
-        &gql(
-            addr,
-            &admin_token,
-            CREATE_COHORT,
-            json!({"c": course_id, "i": {"name": "Angkatan post-test"}}),
-        )
-        .await?["createCohort"]["id"],
-    )?;
     let quiz_id = id_of(
         &gql(
             addr,
@@ -428,6 +417,18 @@ pub async fn post_test(app: &App, count: usize) -> anyhow::Result<PostTest> {
         json!({"q": quiz_id, "ids": ids}),
     )
     .await?;
+    // Published once its post-test is ready, as the course lifecycle requires.
+    gql(addr, &trainer, SUBMIT, json!({"id": course_id})).await?;
+    gql(addr, &admin_token, APPROVE, json!({"id": course_id})).await?;
+    let cohort = id_of(
+        &gql(
+            addr,
+            &admin_token,
+            CREATE_COHORT,
+            json!({"c": course_id, "i": {"name": "Angkatan post-test"}}),
+        )
+        .await?["createCohort"]["id"],
+    )?;
 
     let learners = learners(app, course_id, cohort, reading, quiz_lesson, count).await?;
     Ok(PostTest {

@@ -1,0 +1,106 @@
+//! Whether a course is ready for learners, asked each time it is about to reach them: when it
+//! is submitted for review, approved, and republished. Videos and documents need ready media
+//! ([`crate::delivery`]); lesson kinds that other crates own (a quiz's questions) are judged by
+//! those crates through [`LessonReadiness`], which the gateway hands to [`crate::Courses`] since
+//! course cannot depend on them.
+//!
+//! A lesson added to a course that is already published is not checked here (the course does not
+//! pass through these steps again); editors see its problems in `Course.readiness`.
+
+use kernel::Actor;
+use sea_orm::{DatabaseTransaction, TransactionTrait as _};
+use uuid::Uuid;
+
+use crate::Courses;
+use crate::entity::lesson;
+use crate::error::CourseError;
+
+/// How many problems the refusal names; the rest are counted.
+const SHOWN: usize = 5;
+
+/// What another crate says about the lessons of the kinds it owns.
+#[async_trait::async_trait]
+pub trait LessonReadiness: Send + Sync + std::fmt::Debug + 'static {
+    /// Why lessons among `lessons` (the active lessons of one course) cannot be taken by
+    /// learners yet: a lesson id with one sentence naming the lesson, for each lesson that is
+    /// not ready; empty when all are.
+    ///
+    /// # Errors
+    /// INTERNAL on database failure.
+    async fn not_ready(
+        &self,
+        conn: &DatabaseTransaction,
+        lessons: &[lesson::Model],
+    ) -> Result<Vec<(Uuid, String)>, CourseError>;
+}
+
+/// Every reason the active lessons of `course_id` are not ready for learners, in course order.
+///
+/// # Errors
+/// INTERNAL on database failure.
+pub(crate) async fn problems(
+    conn: &DatabaseTransaction,
+    course_id: Uuid,
+    others: Option<&dyn LessonReadiness>,
+) -> Result<Vec<String>, CourseError> {
+    let lessons = crate::delivery::course_lessons(conn, course_id).await?;
+    let mut found = crate::delivery::media_blockers(conn, &lessons).await?;
+    if let Some(others) = others {
+        found.extend(others.not_ready(conn, &lessons).await?);
+    }
+    Ok(in_course_order(&lessons, found))
+}
+
+/// `found` sorted by the position of its lesson in `lessons` (stable for one lesson's reasons).
+fn in_course_order(lessons: &[lesson::Model], mut found: Vec<(Uuid, String)>) -> Vec<String> {
+    let position = |id: &Uuid| lessons.iter().position(|l| l.id == *id);
+    found.sort_by_key(|(id, _)| position(id));
+    found.into_iter().map(|(_, why)| why).collect()
+}
+
+/// Checks that the course can reach learners.
+///
+/// # Errors
+/// CONFLICT naming up to five lessons and why (no recording yet, still processing, failed with
+/// its reason, a quiz without questions); INTERNAL on database failure.
+pub(crate) async fn require_ready(
+    conn: &DatabaseTransaction,
+    course_id: Uuid,
+    others: Option<&dyn LessonReadiness>,
+) -> Result<(), CourseError> {
+    let found = problems(conn, course_id, others).await?;
+    if found.is_empty() {
+        return Ok(());
+    }
+    let shown: Vec<&str> = found.iter().take(SHOWN).map(String::as_str).collect();
+    let more = found.len().saturating_sub(shown.len());
+    let tail = if more > 0 {
+        format!(" (and {more} more)")
+    } else {
+        String::new()
+    };
+    Err(CourseError::Conflict(format!(
+        "not ready for learners: {}{tail}",
+        shown.join("; ")
+    )))
+}
+
+impl Courses {
+    /// What keeps learners from the lessons of `course_id` (see [`problems`]), for its editors.
+    ///
+    /// # Errors
+    /// NOT_FOUND; FORBIDDEN for non-editors; INTERNAL on database failure.
+    pub async fn readiness_problems(
+        &self,
+        actor: &Actor,
+        course_id: Uuid,
+    ) -> Result<Vec<String>, CourseError> {
+        // One snapshot for every statement (the port takes a transaction); nothing is written.
+        let tx = self.db.begin().await?;
+        let course = crate::access::find_course(&tx, course_id).await?;
+        crate::access::require_editor(&tx, actor, &course).await?;
+        let found = problems(&tx, course_id, self.readiness.as_deref()).await?;
+        tx.rollback().await?;
+        Ok(found)
+    }
+}
