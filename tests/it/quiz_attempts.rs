@@ -1273,7 +1273,7 @@ async fn attempts_are_seen_only_by_their_learner_their_course_and_admins() {
         .await;
     assert_eq!(error_code(&r).as_deref(), Some("FORBIDDEN"), "{r}");
     // Another course's trainer: no attempts, no settings.
-    let list = "query($q: ID!) { quizAttempts(quizId: $q) { id personId percent } }";
+    let list = "query($q: ID!) { quizAttempts(quizId: $q) { nodes { id personId percent } } }";
     let r = app
         .gql(Some(&other.trainer), list, json!({"q": quiz}))
         .await;
@@ -1304,7 +1304,7 @@ async fn attempts_are_seen_only_by_their_learner_their_course_and_admins() {
     app.ok(Some(&ana), &submit_q(), json!({"a": a["id"]})).await;
     for token in [&f.trainer, &f.admin] {
         let l = app.ok(Some(token), list, json!({"q": quiz})).await;
-        assert_eq!(l["quizAttempts"].as_array().unwrap().len(), 1);
+        assert_eq!(l["quizAttempts"]["nodes"].as_array().unwrap().len(), 1);
         let got = app
             .ok(Some(token), &attempt_q(), json!({"a": a["id"]}))
             .await;
@@ -1526,4 +1526,100 @@ async fn publication_waits_for_ready_quizzes() {
         .ok(Some(&learner), READINESS, json!({"id": course}))
         .await;
     assert_eq!(seen["course"]["readinessProblems"], Value::Null, "{seen}");
+}
+
+/// A quiz's attempts come newest first in cursor pages, for its editors: pages follow each
+/// other without a gap or a repeat, one learner's or one state's attempts can be asked for, and
+/// a bad page request or a learner's request is refused.
+#[tokio::test]
+async fn a_quiz_s_attempts_come_in_cursor_pages() {
+    const LIST: &str = "query($q: ID!, $p: ID, $s: AttemptState, $n: Int, $a: String) { quizAttempts(quizId: $q, personId: $p, state: $s, first: $n, after: $a) { nodes { id personId state } pageInfo { hasNextPage endCursor } } }";
+    let app = TestApp::spawn().await;
+    let f = fixture(&app, "KUIS-HAL", 1).await;
+    let q = question(
+        &app,
+        &f,
+        json!({"kind": "TRUE_FALSE", "prompt": "ASN wajib 20 JP setahun.", "truth": true}),
+    )
+    .await;
+    let quiz = configure(&app, &f, &f.quiz_lessons[0], json!({"kind": "PRACTICE"})).await;
+    app.ok(
+        Some(&f.trainer),
+        SET_QUESTIONS,
+        json!({"q": quiz, "ids": [q["id"]]}),
+    )
+    .await;
+    let (ana_id, ana) = learner(&app, &f, "ana").await;
+    let (budi_id, budi) = learner(&app, &f, "budi").await;
+    let (_, citra) = learner(&app, &f, "citra").await;
+    // Started in this order: Ana's first (submitted), Budi's (submitted), Ana's second and
+    // Citra's (both open).
+    let mut started = Vec::new();
+    for (token, submit) in [(&ana, true), (&budi, true), (&ana, false), (&citra, false)] {
+        let a =
+            app.ok(Some(token), &start_q(), json!({"q": quiz})).await["startQuizAttempt"].clone();
+        if submit {
+            app.ok(Some(token), &submit_q(), json!({"a": a["id"]}))
+                .await;
+        }
+        started.push(s(&a["id"]));
+    }
+    let newest_first: Vec<String> = started.iter().rev().cloned().collect();
+    let list = |vars: Value| {
+        let (app, trainer) = (&app, f.trainer.clone());
+        async move { app.ok(Some(&trainer), LIST, vars).await["quizAttempts"].clone() }
+    };
+    let ids = |page: &Value| -> Vec<String> {
+        page["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| s(&n["id"]))
+            .collect()
+    };
+
+    let first = list(json!({"q": quiz, "n": 3})).await;
+    assert_eq!(ids(&first), newest_first[..3], "{first}");
+    assert_eq!(first["pageInfo"]["hasNextPage"], true);
+    let rest = list(json!({"q": quiz, "n": 3, "a": first["pageInfo"]["endCursor"]})).await;
+    assert_eq!(ids(&rest), newest_first[3..], "{rest}");
+    assert_eq!(rest["pageInfo"]["hasNextPage"], false);
+
+    let anas = list(json!({"q": quiz, "p": ana_id})).await;
+    assert_eq!(
+        ids(&anas),
+        [started[2].clone(), started[0].clone()],
+        "{anas}"
+    );
+    let open = list(json!({"q": quiz, "s": "OPEN"})).await;
+    assert_eq!(
+        ids(&open),
+        [started[3].clone(), started[2].clone()],
+        "{open}"
+    );
+    let budis_graded = list(json!({"q": quiz, "p": budi_id, "s": "GRADED"})).await;
+    assert_eq!(ids(&budis_graded), [started[1].clone()], "{budis_graded}");
+    assert!(
+        budis_graded["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|n| n["personId"] == budi_id.as_str() && n["state"] == "GRADED")
+    );
+
+    for (vars, code) in [
+        (json!({"q": quiz, "n": 0}), "BAD_USER_INPUT"),
+        (json!({"q": quiz, "n": 101}), "BAD_USER_INPUT"),
+        (
+            json!({"q": quiz, "a": "bm90LWEtY3Vyc29y"}),
+            "BAD_USER_INPUT",
+        ),
+        (json!({"q": quiz, "a": "%%%"}), "BAD_USER_INPUT"),
+        (json!({"q": quiz, "p": "someone"}), "BAD_USER_INPUT"),
+    ] {
+        let r = app.gql(Some(&f.trainer), LIST, vars.clone()).await;
+        assert_eq!(error_code(&r).as_deref(), Some(code), "{vars}: {r}");
+    }
+    let r = app.gql(Some(&ana), LIST, json!({"q": quiz})).await;
+    assert_eq!(error_code(&r).as_deref(), Some("FORBIDDEN"), "{r}");
 }

@@ -22,10 +22,12 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use jobs::{HandlerError, JobHandler};
 use kernel::Actor;
+use kernel::pagination::{Page, encode_cursor};
 use rand::seq::SliceRandom;
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -36,6 +38,24 @@ use crate::error::{QuizError, Refusal};
 use crate::grading::{self, Answer, RawAnswer};
 use crate::question::{Layout, QuestionBody};
 use crate::quiz::{FormPolicy, GradingMethod, QuizKind, ReviewPolicy};
+
+/// Which of a quiz's attempts [`Quizzes::quiz_attempts`] lists.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AttemptFilter {
+    /// Only this learner's.
+    pub person_id: Option<Uuid>,
+    /// Only those in this stored state ([`state`]).
+    pub state: Option<&'static str>,
+}
+
+/// A page of attempts, each with its cursor.
+#[derive(Debug)]
+pub struct AttemptPage {
+    /// The attempts, newest first.
+    pub rows: Vec<(String, quiz_attempt::Model)>,
+    /// Whether more follow.
+    pub has_next_page: bool,
+}
 
 /// The job that closes an attempt at its deadline (plus grace).
 pub const CLOSE_JOB: &str = "quiz.close_attempt";
@@ -992,21 +1012,47 @@ impl Quizzes {
         Ok(Some((i64::from(max) + extra - used).max(0)))
     }
 
-    /// Every attempt at a quiz, for the course's editors and admins, newest first.
+    /// A page of the attempts at a quiz, newest first (in the order they were started), for the
+    /// course's editors and admins; of one learner, or in one state, when asked.
     ///
     /// # Errors
-    /// NOT_FOUND; FORBIDDEN for anyone else; INTERNAL on database failure.
+    /// NOT_FOUND; FORBIDDEN for anyone else; BAD_USER_INPUT for a cursor not issued here;
+    /// INTERNAL on database failure.
     pub async fn quiz_attempts(
         &self,
         actor: &Actor,
         quiz_id: Uuid,
-    ) -> Result<Vec<quiz_attempt::Model>, QuizError> {
+        filter: AttemptFilter,
+        page: Page,
+    ) -> Result<AttemptPage, QuizError> {
         self.quiz_for_editor(actor, quiz_id).await?;
-        Ok(quiz_attempt::Entity::find()
-            .filter(quiz_attempt::Column::QuizId.eq(quiz_id))
-            .order_by_desc(quiz_attempt::Column::StartedAt)
+        let mut q = quiz_attempt::Entity::find().filter(quiz_attempt::Column::QuizId.eq(quiz_id));
+        if let Some(person) = filter.person_id {
+            q = q.filter(quiz_attempt::Column::PersonId.eq(person));
+        }
+        if let Some(state) = filter.state {
+            q = q.filter(quiz_attempt::Column::State.eq(state));
+        }
+        if let Some(after) = &page.after {
+            // Ids are UUID v7: descending id is newest first, and one column keys the page.
+            let after = Uuid::parse_str(after)
+                .map_err(|_| QuizError::invalid("after", "invalid cursor"))?;
+            q = q.filter(quiz_attempt::Column::Id.lt(after));
+        }
+        let mut rows = q
+            .order_by_desc(quiz_attempt::Column::Id)
+            .limit(page.limit + 1)
             .all(&self.db)
-            .await?)
+            .await?;
+        let has_next_page = rows.len() as u64 > page.limit;
+        rows.truncate(usize::try_from(page.limit).unwrap_or(usize::MAX));
+        Ok(AttemptPage {
+            rows: rows
+                .into_iter()
+                .map(|a| (encode_cursor(&a.id.to_string()), a))
+                .collect(),
+            has_next_page,
+        })
     }
 
     /// Grants a learner extra attempts and/or extra time in a quiz. Admins only; audited. Extra

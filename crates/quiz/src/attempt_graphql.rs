@@ -5,11 +5,13 @@
 
 use std::collections::HashMap;
 
+use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use identity::graphql::parse_id;
 use kernel::GqlResultExt;
 use kernel::context::{actor, service};
+use kernel::pagination::Page;
 use uuid::Uuid;
 
 use crate::Quizzes;
@@ -695,18 +697,39 @@ impl QuizQuery {
             .map(QuizAttempt)
     }
 
-    /// Every attempt at a quiz, newest first: the course's editors and admins.
+    /// The attempts at a quiz, newest first, in cursor pages (20 by default, at most 100):
+    /// the course's editors and admins. `personId` keeps one learner's, `state` those open or
+    /// graded.
     async fn quiz_attempts(
         &self,
         ctx: &Context<'_>,
         quiz_id: ID,
-    ) -> async_graphql::Result<Vec<AttemptSummary>> {
+        person_id: Option<ID>,
+        state: Option<AttemptState>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Connection<String, AttemptSummary>> {
         let quiz_id = parse_id("quizId", &quiz_id)?;
-        let rows = quizzes(ctx)?
-            .quiz_attempts(actor(ctx)?, quiz_id)
+        let filter = attempt::AttemptFilter {
+            person_id: person_id.map(|p| parse_id("personId", &p)).transpose()?,
+            state: state.map(|s| match s {
+                AttemptState::Open => attempt::state::OPEN,
+                AttemptState::Graded => attempt::state::GRADED,
+            }),
+        };
+        let page = Page::new(first, after.clone()).gql()?;
+        let result = quizzes(ctx)?
+            .quiz_attempts(actor(ctx)?, quiz_id, filter, page)
             .await
             .gql()?;
-        Ok(rows.into_iter().map(AttemptSummary).collect())
+        let mut conn = Connection::new(after.is_some(), result.has_next_page);
+        conn.edges.extend(
+            result
+                .rows
+                .into_iter()
+                .map(|(cursor, row)| Edge::new(cursor, AttemptSummary(row))),
+        );
+        Ok(conn)
     }
 }
 
