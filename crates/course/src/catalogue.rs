@@ -205,11 +205,10 @@ impl Courses {
         let mut rows = q
             .order_by_asc(course::Column::Title)
             .order_by_asc(course::Column::Id)
-            .limit(page.limit + 1)
+            .limit(page.fetch())
             .all(&self.db)
             .await?;
-        let has_next_page = rows.len() as u64 > page.limit;
-        rows.truncate(usize::try_from(page.limit).unwrap_or(usize::MAX));
+        let has_next_page = page.cut(&mut rows);
         Ok(CataloguePage {
             courses: rows.into_iter().map(|c| (cursor_of(&c), c)).collect(),
             has_next_page,

@@ -126,7 +126,7 @@ impl Enrollments {
                 };
                 let rows = q
                     .order_by_asc(enrollment::Column::Id)
-                    .limit(page.limit + 1)
+                    .limit(page.fetch())
                     .all(&self.db)
                     .await?;
                 // The page's people in one query.
@@ -160,16 +160,16 @@ impl Enrollments {
                 }
                 q.order_by_asc(Expr::col((person::Entity, person::Column::Name)))
                     .order_by_asc(enrollment::Column::Id)
-                    .limit(page.limit + 1)
+                    .limit(page.fetch())
                     .select_also(person::Entity)
                     .all(&self.db)
                     .await?
             }
         };
-        let has_next_page = rows.len() as u64 > page.limit;
+        let mut rows = rows;
+        let has_next_page = page.cut(&mut rows);
         let rows = rows
             .into_iter()
-            .take(usize::try_from(page.limit).unwrap_or(usize::MAX))
             .map(|(e, p)| {
                 let key = match sort {
                     RosterSort::Name => p.as_ref().map(|p| p.name.clone()).unwrap_or_default(),

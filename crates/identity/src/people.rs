@@ -576,11 +576,10 @@ impl Identity {
         let mut rows = q
             .order_by_asc(person::Column::Name)
             .order_by_asc(person::Column::Id)
-            .limit(page.limit + 1)
+            .limit(page.fetch())
             .all(&self.db)
             .await?;
-        let has_next_page = rows.len() as u64 > page.limit;
-        rows.truncate(page.limit as usize);
+        let has_next_page = page.cut(&mut rows);
         Ok(PeoplePage {
             people: rows
                 .into_iter()

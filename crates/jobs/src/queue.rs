@@ -519,7 +519,8 @@ impl JobQueue {
         let page = Page::new(first, after).map_err(|e| JobError::InvalidInput(e.message))?;
         let after = page
             .after
-            .map(|key| Uuid::parse_str(&key))
+            .as_deref()
+            .map(Uuid::parse_str)
             .transpose()
             .map_err(|_| JobError::InvalidInput("invalid cursor".to_owned()))?;
         let mut query = Entity::find().order_by_desc(Column::Id);
@@ -529,9 +530,8 @@ impl JobQueue {
         if let Some(after) = after {
             query = query.filter(Column::Id.lt(after));
         }
-        let mut rows = query.limit(page.limit + 1).all(&self.db).await?;
-        let has_next_page = rows.len() as u64 > page.limit;
-        rows.truncate(usize::try_from(page.limit).unwrap_or(usize::MAX));
+        let mut rows = query.limit(page.fetch()).all(&self.db).await?;
+        let has_next_page = page.cut(&mut rows);
         let jobs = rows
             .into_iter()
             .map(Job::from_model)

@@ -38,6 +38,19 @@ impl Page {
         let after = after.map(|c| decode_cursor(&c)).transpose()?;
         Ok(Page { limit, after })
     }
+
+    /// How many rows a keyset query fetches: one more than the page, to tell whether more
+    /// follow without counting them.
+    pub fn fetch(&self) -> u64 {
+        self.limit + 1
+    }
+
+    /// Cuts `rows`, fetched with [`Page::fetch`], to the page; returns whether more follow.
+    pub fn cut<T>(&self, rows: &mut Vec<T>) -> bool {
+        let more = rows.len() as u64 > self.limit;
+        rows.truncate(usize::try_from(self.limit).unwrap_or(usize::MAX));
+        more
+    }
 }
 
 /// Encodes a sort key as an opaque cursor.
@@ -69,6 +82,20 @@ mod tests {
             Some("Dinas Kesehatan|0193")
         );
         assert!(decode_cursor("%%%").is_err());
+    }
+
+    #[test]
+    fn a_page_is_cut_to_its_limit_and_says_whether_more_follow() {
+        let page = Page::new(Some(2), None).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(page.fetch(), 3);
+        let mut full = vec![1, 2, 3];
+        assert!(page.cut(&mut full));
+        assert_eq!(full, [1, 2]);
+        let mut last = vec![1, 2];
+        assert!(!page.cut(&mut last));
+        assert_eq!(last, [1, 2]);
+        let mut empty: Vec<i32> = Vec::new();
+        assert!(!page.cut(&mut empty));
     }
 
     #[test]

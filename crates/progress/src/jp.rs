@@ -341,7 +341,7 @@ impl Progress {
                 " AND (u.path > {a} OR (u.path = {a} AND p.id > {b}))"
             ));
         }
-        values.push(i64::try_from(page.limit + 1).unwrap_or(i64::MAX).into());
+        values.push(i64::try_from(page.fetch()).unwrap_or(i64::MAX).into());
         let limit = p(values.len());
         let sql = format!(
             "SELECT t.* FROM ({totals}) t \
@@ -355,8 +355,7 @@ impl Progress {
             BelowTarget::find_by_statement(Statement::from_sql_and_values(backend, sql, values))
                 .all(&self.db)
                 .await?;
-        let has_next = rows.len() as u64 > page.limit;
-        rows.truncate(usize::try_from(page.limit).unwrap_or(usize::MAX));
+        let has_next = page.cut(&mut rows);
         Ok(BelowTargetPage { rows, has_next })
     }
 }

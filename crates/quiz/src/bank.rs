@@ -1340,11 +1340,10 @@ impl Quizzes {
         }
         let mut rows = q
             .order_by_asc(question::Column::Id)
-            .limit(page.limit + 1)
+            .limit(page.fetch())
             .all(&self.db)
             .await?;
-        let has_next_page = rows.len() as u64 > page.limit;
-        rows.truncate(usize::try_from(page.limit).unwrap_or(usize::MAX));
+        let has_next_page = page.cut(&mut rows);
         let questions = authored(&self.db, rows)
             .await?
             .into_iter()

@@ -230,9 +230,8 @@ pub async fn for_enrollment(
         .await?)
 }
 
-fn page_of(mut rows: Vec<certificate::Model>, limit: u64) -> CertificatePage {
-    let has_next_page = rows.len() as u64 > limit;
-    rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+fn page_of(mut rows: Vec<certificate::Model>, page: &Page) -> CertificatePage {
+    let has_next_page = page.cut(&mut rows);
     CertificatePage {
         rows: rows
             .into_iter()
@@ -297,10 +296,10 @@ impl Evaluation {
         }
         let rows = q
             .order_by_desc(certificate::Column::Id)
-            .limit(page.limit + 1)
+            .limit(page.fetch())
             .all(&self.db)
             .await?;
-        Ok(page_of(rows, page.limit))
+        Ok(page_of(rows, &page))
     }
 
     /// Certificates, newest first, of a course and/or a person. Admins only.
@@ -329,10 +328,10 @@ impl Evaluation {
         }
         let rows = q
             .order_by_desc(certificate::Column::Id)
-            .limit(page.limit + 1)
+            .limit(page.fetch())
             .all(&self.db)
             .await?;
-        Ok(page_of(rows, page.limit))
+        Ok(page_of(rows, &page))
     }
 
     /// One certificate: its holder and admins.

@@ -539,11 +539,10 @@ impl Evaluation {
         }
         let mut rows = q
             .order_by_asc(follow_up_request::Column::Id)
-            .limit(page.limit + 1)
+            .limit(page.fetch())
             .all(&self.db)
             .await?;
-        let has_next_page = rows.len() as u64 > page.limit;
-        rows.truncate(usize::try_from(page.limit).unwrap_or(usize::MAX));
+        let has_next_page = page.cut(&mut rows);
         let ids: BTreeSet<Uuid> = rows
             .iter()
             .flat_map(|r| [r.person_id, r.learner_id])

@@ -283,11 +283,10 @@ impl Evaluation {
         }
         let mut rows = q
             .order_by_asc(survey_template::Column::Id)
-            .limit(page.limit + 1)
+            .limit(page.fetch())
             .all(&self.db)
             .await?;
-        let has_next_page = rows.len() as u64 > page.limit;
-        rows.truncate(usize::try_from(page.limit).unwrap_or(usize::MAX));
+        let has_next_page = page.cut(&mut rows);
         let views = views_of(&self.db, rows).await?;
         Ok(TemplatePage {
             rows: views
