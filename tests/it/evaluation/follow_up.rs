@@ -34,6 +34,19 @@ fn of<'a>(list: &'a [Value], audience: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no {audience} request in {list:?}"))
 }
 
+/// The app on `clock`, with a job worker running the sweeps.
+async fn app_on(clock: &kernel::ManualClock) -> TestApp {
+    TestApp::spawn_with(Options {
+        workers: 1,
+        overrides: gateway::Overrides {
+            clock: Some(Arc::new(clock.clone())),
+            ..Default::default()
+        },
+        ..Default::default()
+    })
+    .await
+}
+
 /// Polls until the requests of `course` satisfy `check` (the worker runs the due sweep).
 async fn wait_for(
     app: &TestApp,
@@ -63,15 +76,7 @@ async fn notifications(app: &TestApp, kind: &str) -> u64 {
 #[tokio::test]
 async fn follow_ups_are_asked_after_ninety_days_reminded_and_closed() {
     let clock = kernel::ManualClock::new(now());
-    let app = TestApp::spawn_with(Options {
-        workers: 1,
-        overrides: gateway::Overrides {
-            clock: Some(Arc::new(clock.clone())),
-            ..Default::default()
-        },
-        ..Default::default()
-    })
-    .await;
+    let app = app_on(&clock).await;
     let mut admin = app.admin().await;
     let c = course(&app, &admin, "fu-2026", 4, 1).await;
     let (learner_id, learner_token) = learner(&app, &admin, "gita@dinkes.go.id", 1).await;
@@ -278,4 +283,120 @@ async fn follow_ups_are_asked_after_ninety_days_reminded_and_closed() {
     .await;
     assert_eq!(error_code(&body).as_deref(), Some("CONFLICT"), "closed");
     assert_eq!(notifications(&app, "follow_up_reminder").await, 3 + 2 + 1);
+}
+
+/// The inbox tells the people asked: a supervisor's phone shows the follow-up asked of them and
+/// then its reminder, newest first in cursor pages, with the unread count as a badge; marking
+/// read lowers it, marking again or marking someone else's changes nothing, and a learner never
+/// sees another person's notifications.
+#[tokio::test]
+async fn the_inbox_shows_follow_ups_and_reminders_until_read() {
+    const INBOX: &str = "query($u: Boolean, $n: Int, $a: String) { myUnreadNotificationCount myNotifications(unreadOnly: $u, first: $n, after: $a) { nodes { id kind readAt followUpRequest { level enrollmentId state } } pageInfo { hasNextPage endCursor } } }";
+    const MARK: &str =
+        "mutation($ids: [ID!]!) { markNotificationsRead(ids: $ids) { marked unread } }";
+    let clock = kernel::ManualClock::new(now());
+    let app = app_on(&clock).await;
+    let mut admin = app.admin().await;
+    let c = course(&app, &admin, "inbox-2026", 4, 1).await;
+    let (learner_id, learner_token) = learner(&app, &admin, "gita@dinkes.go.id", 1).await;
+    let (supervisor_id, _) = learner(&app, &admin, "kepala@dinkes.go.id", 2).await;
+    app.ok(
+        Some(&admin),
+        SET_SUPERVISOR,
+        json!({"p": learner_id, "s": supervisor_id}),
+    )
+    .await;
+    let e = enroll_and_complete(&app, &learner_token, &c, clock.now()).await;
+    clock.advance(Duration::days(90) + Duration::minutes(1));
+    admin = app.admin().await;
+    wait_for(&app, &admin, &c.id, "both asked", |l| l.len() == 2).await;
+    let (boss, _) = app
+        .sign_in("kepala@dinkes.go.id", lms_tests::PASSWORD)
+        .await;
+    let inbox = app.ok(Some(&boss), INBOX, json!({})).await;
+    assert_eq!(inbox["myUnreadNotificationCount"], 1, "{inbox}");
+    let asked = &inbox["myNotifications"]["nodes"][0];
+    assert_eq!(asked["kind"], "FOLLOW_UP_REQUESTED");
+    assert_eq!(asked["readAt"], Value::Null);
+    assert_eq!(
+        asked["followUpRequest"],
+        json!({"level": "FOLLOW_UP_SUPERVISOR", "enrollmentId": e, "state": "OPEN"})
+    );
+
+    clock.advance(Duration::days(7) + Duration::minutes(1));
+    admin = app.admin().await;
+    wait_for(&app, &admin, &c.id, "reminded", |l| {
+        l.iter().all(|r| r["reminderCount"] == 1)
+    })
+    .await;
+    let (boss, _) = app
+        .sign_in("kepala@dinkes.go.id", lms_tests::PASSWORD)
+        .await;
+    let first = app.ok(Some(&boss), INBOX, json!({"n": 1})).await;
+    assert_eq!(first["myUnreadNotificationCount"], 2, "{first}");
+    let reminder = first["myNotifications"]["nodes"][0].clone();
+    assert_eq!(reminder["kind"], "FOLLOW_UP_REMINDER", "newest first");
+    assert_eq!(first["myNotifications"]["pageInfo"]["hasNextPage"], true);
+    let second = app
+        .ok(
+            Some(&boss),
+            INBOX,
+            json!({"n": 1, "a": first["myNotifications"]["pageInfo"]["endCursor"]}),
+        )
+        .await;
+    assert_eq!(second["myNotifications"]["nodes"][0]["id"], asked["id"]);
+    assert_eq!(second["myNotifications"]["pageInfo"]["hasNextPage"], false);
+
+    // The learner's own notifications are theirs: marking the supervisor's changes nothing.
+    let (gita, _) = app.sign_in("gita@dinkes.go.id", lms_tests::PASSWORD).await;
+    let theirs = app
+        .ok(Some(&gita), MARK, json!({"ids": [reminder["id"]]}))
+        .await;
+    assert_eq!(theirs["markNotificationsRead"]["marked"], 0, "{theirs}");
+    let gita_inbox = app.ok(Some(&gita), INBOX, json!({})).await;
+    assert!(
+        gita_inbox["myNotifications"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|n| n["id"] != reminder["id"] && n["id"] != asked["id"]),
+        "{gita_inbox}"
+    );
+
+    let marked = app
+        .ok(Some(&boss), MARK, json!({"ids": [reminder["id"]]}))
+        .await;
+    assert_eq!(
+        marked["markNotificationsRead"],
+        json!({"marked": 1, "unread": 1})
+    );
+    let again = app
+        .ok(Some(&boss), MARK, json!({"ids": [reminder["id"]]}))
+        .await;
+    assert_eq!(
+        again["markNotificationsRead"],
+        json!({"marked": 0, "unread": 1})
+    );
+    let unread = app.ok(Some(&boss), INBOX, json!({"u": true})).await;
+    let nodes = unread["myNotifications"]["nodes"].as_array().unwrap();
+    assert_eq!(nodes.len(), 1, "{unread}");
+    assert_eq!(nodes[0]["id"], asked["id"]);
+    let all = app.ok(Some(&boss), INBOX, json!({})).await;
+    assert!(
+        all["myNotifications"]["nodes"][0]["readAt"].is_string(),
+        "{all}"
+    );
+
+    let too_many: Vec<String> = (0..101).map(|_| uuid::Uuid::now_v7().to_string()).collect();
+    for (vars, code) in [
+        (json!({"ids": too_many}), "BAD_USER_INPUT"),
+        (json!({"ids": ["not-an-id"]}), "BAD_USER_INPUT"),
+    ] {
+        let r = app.gql(Some(&boss), MARK, vars).await;
+        assert_eq!(error_code(&r).as_deref(), Some(code), "{r}");
+    }
+    let r = app.gql(Some(&boss), INBOX, json!({"a": "%%%"})).await;
+    assert_eq!(error_code(&r).as_deref(), Some("BAD_USER_INPUT"), "{r}");
+    let r = app.gql(None, INBOX, json!({})).await;
+    assert_eq!(error_code(&r).as_deref(), Some("UNAUTHENTICATED"), "{r}");
 }

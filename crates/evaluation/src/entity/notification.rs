@@ -1,4 +1,5 @@
-//! The notification outbox: what a mailer or push service would deliver.
+//! The notification outbox: what the in-app inbox shows ([`crate::survey::inbox`]) and a
+//! mailer or push service would deliver.
 
 use sea_orm::entity::prelude::*;
 
@@ -13,7 +14,8 @@ pub struct Model {
     pub kind: String,
     pub follow_up_request_id: Option<Uuid>,
     pub created_at: DateTimeUtc,
-    /// Set by whatever delivers it (nothing does yet).
+    /// When it reached the person: marked read in the app (`markNotificationsRead`); a mailer
+    /// or push service would set it when it sends.
     pub delivered_at: Option<DateTimeUtc>,
 }
 

@@ -777,6 +777,59 @@ fn answers_of(input: Vec<SurveyAnswerInput>) -> async_graphql::Result<Vec<Answer
         .collect()
 }
 
+/// What a notification is about.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotificationKind {
+    /// A follow-up survey was asked of the person.
+    FollowUpRequested,
+    /// A reminder of a follow-up survey not answered yet.
+    FollowUpReminder,
+}
+
+/// A notification in the signed-in person's inbox.
+pub struct Notification {
+    row: crate::entity::notification::Model,
+    request: Option<follow_up_request::Model>,
+}
+
+#[Object]
+impl Notification {
+    async fn id(&self) -> ID {
+        id_of(self.row.id)
+    }
+    async fn kind(&self) -> NotificationKind {
+        if self.row.kind == "follow_up_reminder" {
+            NotificationKind::FollowUpReminder
+        } else {
+            NotificationKind::FollowUpRequested
+        }
+    }
+    /// The follow-up it is about (answer it with `surveyForm` for its enrollment and level).
+    async fn follow_up_request(&self) -> Option<FollowUpRequest> {
+        self.request.clone().map(|row| FollowUpRequest {
+            row,
+            person_name: None,
+            learner_name: None,
+        })
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.row.created_at
+    }
+    /// When the person marked it read; `null` while unread.
+    async fn read_at(&self) -> Option<DateTime<Utc>> {
+        self.row.delivered_at
+    }
+}
+
+/// What `markNotificationsRead` did.
+#[derive(SimpleObject, Debug, Clone, Copy)]
+pub struct NotificationMarks {
+    /// How many of the ids were unread notifications of the caller, now read.
+    pub marked: u64,
+    /// How many of the caller's notifications are still unread (the badge).
+    pub unread: u64,
+}
+
 /// Survey queries.
 #[derive(Default)]
 pub struct SurveyQuery;
@@ -837,6 +890,37 @@ impl SurveyQuery {
             .await
             .map(CourseSurveySettings)
             .gql()
+    }
+
+    /// The signed-in person's notifications (follow-ups asked of them, reminders), newest first
+    /// in cursor pages (20 by default, at most 100); only the unread ones with `unreadOnly`.
+    async fn my_notifications(
+        &self,
+        ctx: &Context<'_>,
+        unread_only: Option<bool>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Connection<String, Notification>> {
+        let actor = actor(ctx)?;
+        let page = page_of(first, after.clone())?;
+        let result = evaluation(ctx)?
+            .my_notifications(actor, unread_only.unwrap_or(false), page)
+            .await
+            .gql()?;
+        let mut conn = Connection::new(after.is_some(), result.has_next_page);
+        conn.edges.extend(
+            result
+                .rows
+                .into_iter()
+                .map(|(cursor, row, request)| Edge::new(cursor, Notification { row, request })),
+        );
+        Ok(conn)
+    }
+
+    /// How many of the signed-in person's notifications are unread (a phone's badge).
+    async fn my_unread_notification_count(&self, ctx: &Context<'_>) -> async_graphql::Result<u64> {
+        let actor = actor(ctx)?;
+        evaluation(ctx)?.unread_notifications(actor).await.gql()
     }
 
     /// Surveys waiting for the signed-in person: reactions of completed courses, and follow-ups
@@ -948,6 +1032,34 @@ pub struct SurveyMutation;
 
 #[Object]
 impl SurveyMutation {
+    /// Marks the signed-in person's notifications read (at most 100 ids a call). Ids that are
+    /// not theirs or already read change nothing, so sending the same marks again is harmless.
+    async fn mark_notifications_read(
+        &self,
+        ctx: &Context<'_>,
+        ids: Vec<ID>,
+    ) -> async_graphql::Result<NotificationMarks> {
+        let actor = actor(ctx)?;
+        if ids.len() > super::inbox::MAX_MARK {
+            return Err(EvaluationError::invalid(
+                "ids",
+                format!(
+                    "mark at most {} notifications at a time",
+                    super::inbox::MAX_MARK
+                ),
+            ))
+            .gql();
+        }
+        let ids = ids
+            .iter()
+            .map(|id| parse_id("ids", id))
+            .collect::<async_graphql::Result<Vec<Uuid>>>()?;
+        let service = evaluation(ctx)?;
+        let marked = service.mark_notifications_read(actor, &ids).await.gql()?;
+        let unread = service.unread_notifications(actor).await.gql()?;
+        Ok(NotificationMarks { marked, unread })
+    }
+
     /// Creates a survey template (admins).
     async fn create_survey_template(
         &self,

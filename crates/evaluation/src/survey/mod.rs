@@ -1,11 +1,12 @@
 //! Surveys: templates per level with Indonesian defaults ([`templates`], [`defaults`]), the
 //! surveys a course chooses ([`settings`]), forms and responses ([`respond`]), the aggregates
 //! trainers and admins see ([`results`]), and the follow-up requests to learners and their
-//! supervisors ([`follow_up`]).
+//! supervisors ([`follow_up`]) with the inbox that tells them ([`inbox`]).
 
 pub mod defaults;
 pub mod follow_up;
 pub mod graphql;
+pub mod inbox;
 pub mod respond;
 pub mod results;
 pub mod settings;
