@@ -12,14 +12,14 @@ use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::Arc;
 
-use async_graphql::connection::{Connection, Edge};
+use async_graphql::connection::Connection;
 use async_graphql::dataloader::{DataLoader, Loader};
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use identity::entity::person;
 use identity::graphql::{Person, parse_id};
 use kernel::context::{actor, service};
-use kernel::pagination::Page;
+use kernel::pagination::{Page, connection};
 use kernel::{GqlResultExt, Role};
 use sea_orm::DatabaseConnection;
 use tokio::sync::OnceCell;
@@ -668,14 +668,14 @@ impl CourseQuery {
             )
             .await
             .gql()?;
-        let mut conn = Connection::new(after.is_some(), result.has_next_page);
-        conn.edges.extend(
+        Ok(connection(
+            after.is_some(),
+            result.has_next_page,
             result
                 .courses
                 .into_iter()
-                .map(|(cursor, c)| Edge::new(cursor, Course::new(c))),
-        );
-        Ok(conn)
+                .map(|(cursor, c)| (cursor, Course::new(c))),
+        ))
     }
 }
 

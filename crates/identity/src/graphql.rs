@@ -4,12 +4,12 @@
 use std::collections::HashMap;
 use std::io::Read;
 
-use async_graphql::connection::{Connection, Edge};
+use async_graphql::connection::Connection;
 use async_graphql::dataloader::{DataLoader, Loader};
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject, Upload};
 use chrono::{DateTime, Utc};
 use kernel::context::{actor, service};
-use kernel::pagination::Page;
+use kernel::pagination::{Page, connection};
 use kernel::{ClientInfo, GqlResultExt, Role, Roles};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use uuid::Uuid;
@@ -319,14 +319,14 @@ impl IdentityQuery {
             .people(actor, PeopleFilter { unit_id, search }, page)
             .await
             .gql()?;
-        let mut conn = Connection::new(after.is_some(), result.has_next_page);
-        conn.edges.extend(
+        Ok(connection(
+            after.is_some(),
+            result.has_next_page,
             result
                 .people
                 .into_iter()
-                .map(|(cursor, p)| Edge::new(cursor, Person(p))),
-        );
-        Ok(conn)
+                .map(|(cursor, p)| (cursor, Person(p))),
+        ))
     }
 
     /// One unit.

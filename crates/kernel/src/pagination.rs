@@ -53,6 +53,22 @@ impl Page {
     }
 }
 
+/// The GraphQL connection of one page: its `edges` as (cursor, node), whether the page came
+/// after a cursor, and whether more follow.
+pub fn connection<N: async_graphql::OutputType>(
+    after_cursor: bool,
+    has_next_page: bool,
+    edges: impl IntoIterator<Item = (String, N)>,
+) -> async_graphql::connection::Connection<String, N> {
+    let mut conn = async_graphql::connection::Connection::new(after_cursor, has_next_page);
+    conn.edges.extend(
+        edges
+            .into_iter()
+            .map(|(cursor, node)| async_graphql::connection::Edge::new(cursor, node)),
+    );
+    conn
+}
+
 /// Encodes a sort key as an opaque cursor.
 pub fn encode_cursor(key: &str) -> String {
     URL_SAFE_NO_PAD.encode(key.as_bytes())

@@ -5,13 +5,13 @@
 
 use std::collections::HashMap;
 
-use async_graphql::connection::{Connection, Edge};
+use async_graphql::connection::Connection;
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use identity::graphql::parse_id;
 use kernel::GqlResultExt;
 use kernel::context::{actor, service};
-use kernel::pagination::Page;
+use kernel::pagination::{Page, connection};
 use uuid::Uuid;
 
 use crate::Quizzes;
@@ -722,14 +722,14 @@ impl QuizQuery {
             .quiz_attempts(actor(ctx)?, quiz_id, filter, page)
             .await
             .gql()?;
-        let mut conn = Connection::new(after.is_some(), result.has_next_page);
-        conn.edges.extend(
+        Ok(connection(
+            after.is_some(),
+            result.has_next_page,
             result
                 .rows
                 .into_iter()
-                .map(|(cursor, row)| Edge::new(cursor, AttemptSummary(row))),
-        );
-        Ok(conn)
+                .map(|(cursor, row)| (cursor, AttemptSummary(row))),
+        ))
     }
 }
 

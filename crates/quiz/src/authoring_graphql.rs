@@ -10,14 +10,14 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use async_graphql::connection::{Connection, Edge};
+use async_graphql::connection::Connection;
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use course::graphql::{Course, course_by_id};
 use identity::graphql::parse_id;
 use kernel::GqlResultExt;
 use kernel::context::{actor, service};
-use kernel::pagination::Page;
+use kernel::pagination::{Page, connection};
 use tokio::sync::OnceCell;
 use uuid::Uuid;
 
@@ -175,14 +175,13 @@ impl QuestionBank {
             .gql()?;
         let (cursors, questions): (Vec<String>, Vec<AuthoredQuestion>) =
             result.questions.into_iter().unzip();
-        let mut conn = Connection::new(after.is_some(), result.has_next_page);
-        conn.edges.extend(
+        Ok(connection(
+            after.is_some(),
+            result.has_next_page,
             cursors
                 .into_iter()
-                .zip(Question::list(&self.view, questions))
-                .map(|(cursor, q)| Edge::new(cursor, q)),
-        );
-        Ok(conn)
+                .zip(Question::list(&self.view, questions)),
+        ))
     }
 }
 

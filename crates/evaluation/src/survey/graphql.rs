@@ -3,13 +3,13 @@
 //! results, follow-up requests and supervisors. Resolvers parse ids, call an [`Evaluation`]
 //! method with the actor and wrap the result.
 
-use async_graphql::connection::{Connection, Edge};
+use async_graphql::connection::Connection;
 use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use identity::graphql::parse_id;
 use kernel::GqlResultExt;
 use kernel::context::{actor, service};
-use kernel::pagination::Page;
+use kernel::pagination::{Page, connection};
 use uuid::Uuid;
 
 use super::follow_up::{self, SupervisorView};
@@ -852,14 +852,14 @@ impl SurveyQuery {
             .list_templates(actor, level, include_retired, page)
             .await
             .gql()?;
-        let mut conn = Connection::new(after.is_some(), result.has_next_page);
-        conn.edges.extend(
+        Ok(connection(
+            after.is_some(),
+            result.has_next_page,
             result
                 .rows
                 .into_iter()
-                .map(|(cursor, t)| Edge::new(cursor, SurveyTemplate(t))),
-        );
-        Ok(conn)
+                .map(|(cursor, t)| (cursor, SurveyTemplate(t))),
+        ))
     }
 
     /// One template (admins and trainers).
@@ -907,14 +907,14 @@ impl SurveyQuery {
             .my_notifications(actor, unread_only.unwrap_or(false), page)
             .await
             .gql()?;
-        let mut conn = Connection::new(after.is_some(), result.has_next_page);
-        conn.edges.extend(
+        Ok(connection(
+            after.is_some(),
+            result.has_next_page,
             result
                 .rows
                 .into_iter()
-                .map(|(cursor, row, request)| Edge::new(cursor, Notification { row, request })),
-        );
-        Ok(conn)
+                .map(|(cursor, row, request)| (cursor, Notification { row, request })),
+        ))
     }
 
     /// How many of the signed-in person's notifications are unread (a phone's badge).
@@ -991,23 +991,21 @@ impl SurveyQuery {
             .follow_up_requests(actor, course_id, state.map(FollowUpState::as_str), page)
             .await
             .gql()?;
-        let mut conn = Connection::new(after.is_some(), result.has_next_page);
-        conn.edges.extend(
+        Ok(connection(
+            after.is_some(),
+            result.has_next_page,
             result
                 .rows
                 .into_iter()
                 .map(|(cursor, row, person, learner)| {
-                    Edge::new(
-                        cursor,
-                        FollowUpRequest {
-                            row,
-                            person_name: Some(person),
-                            learner_name: Some(learner),
-                        },
-                    )
+                    let request = FollowUpRequest {
+                        row,
+                        person_name: Some(person),
+                        learner_name: Some(learner),
+                    };
+                    (cursor, request)
                 }),
-        );
-        Ok(conn)
+        ))
     }
 
     /// A person's supervisor (the person, admins, unit admins in scope).
