@@ -1038,16 +1038,6 @@ impl SurveyMutation {
         ids: Vec<ID>,
     ) -> async_graphql::Result<NotificationMarks> {
         let actor = actor(ctx)?;
-        if ids.len() > super::inbox::MAX_MARK {
-            return Err(EvaluationError::invalid(
-                "ids",
-                format!(
-                    "mark at most {} notifications at a time",
-                    super::inbox::MAX_MARK
-                ),
-            ))
-            .gql();
-        }
         let ids = ids
             .iter()
             .map(|id| parse_id("ids", id))
