@@ -18,6 +18,7 @@ mod m20261129_000008_progress_replay;
 mod m20261129_000009_lesson_last_event;
 mod m20261130_000010_refresh_token_expiry;
 mod m20261130_000011_quiz_attempt_pages;
+mod m20261130_000012_lesson_publication;
 mod one_index;
 
 /// A named foreign key from `(table, column)` to `(table, column)`: the shape every migration
@@ -52,6 +53,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000009_lesson_last_event::Migration),
             Box::new(m20261130_000010_refresh_token_expiry::Migration),
             Box::new(m20261130_000011_quiz_attempt_pages::Migration),
+            Box::new(m20261130_000012_lesson_publication::Migration),
         ]
     }
 }

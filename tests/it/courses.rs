@@ -22,6 +22,8 @@ const REORDER_LESSONS: &str = "mutation($m: ID!, $ids: [ID!]!) { reorderLessons(
 const MOVE_LESSON: &str = "mutation($l: ID!, $m: ID!, $p: Int!) { moveLesson(lessonId: $l, toModuleId: $m, position: $p) { id position module { id } } }";
 const DELETE_LESSON: &str = "mutation($id: ID!) { deleteLesson(id: $id) { id archived } }";
 const DELETE_MODULE: &str = "mutation($id: ID!) { deleteModule(id: $id) { id archived } }";
+const PUBLISH_LESSON: &str = "mutation($id: ID!) { publishLesson(id: $id) { id publishedAt } }";
+const OUTLINE: &str = "query($id: ID!) { course(id: $id) { readinessProblems modules { id lessons { id publishedAt } } } }";
 const CATALOGUE: &str = "query($s: String, $t: CompetencyType, $tag: String, $min: Int, $max: Int, $mine: Boolean, $st: CourseState, $first: Int, $after: String) { catalogue(search: $s, competencyType: $t, tag: $tag, minJp: $min, maxJp: $max, mine: $mine, state: $st, first: $first, after: $after) { edges { cursor node { code } } pageInfo { hasNextPage endCursor } } }";
 
 /// The people of most tests.
@@ -890,7 +892,9 @@ async fn deleting_in_a_published_course_archives_and_keeps_the_id() {
     let id = draft(&app, t, "ARSIP", "Arsip", 2).await;
     let (m, first) = publish(&app, &c, t, &id).await;
     let second = lesson(&app, t, &m, "Kedua", "VIDEO").await;
-    let third = lesson(&app, t, &m, "Ketiga", "DOCUMENT").await;
+    let third = lesson(&app, t, &m, "Ketiga", "TEXT").await;
+    app.ok(Some(t), PUBLISH_LESSON, json!({ "id": third }))
+        .await;
     let r = app
         .ok(Some(t), DELETE_LESSON, json!({ "id": second }))
         .await;
@@ -1141,4 +1145,222 @@ async fn bad_input_is_refused_with_its_code_and_field() {
     assert_eq!(r["errors"][0]["extensions"]["field"], "reason");
     let r = app.gql(Some(&c.admin), APPROVE, json!({ "id": id })).await;
     assert_eq!(code_of(&r), "CONFLICT", "a draft is not approved: {r}");
+}
+
+/// The module ids of an outline, and per module its lessons' (id, published).
+fn outline_of(course: &Value) -> Vec<(String, Vec<(String, bool)>)> {
+    course["modules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            let lessons = m["lessons"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|l| (id_str(&l["id"]), l["publishedAt"].is_string()))
+                .collect();
+            (id_str(&m["id"]), lessons)
+        })
+        .collect()
+}
+
+async fn outline(app: &TestApp, token: &str, course: &str) -> Value {
+    app.ok(Some(token), OUTLINE, json!({ "id": course })).await["course"].clone()
+}
+
+fn message_of(r: &Value) -> String {
+    r["errors"][0]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn a_lesson_added_after_publication_reaches_learners_once_published() {
+    let app = TestApp::spawn().await;
+    let c = cast(&app).await;
+    let t = &c.trainer;
+
+    // The lessons of a draft go out with the course; one is not published on its own.
+    let id = draft(&app, t, "TERBIT", "Terbit bertahap", 2).await;
+    let m = module(&app, t, &id, "Modul 1").await;
+    let first = lesson(&app, t, &m, "Pengantar", "TEXT").await;
+    let r = app
+        .gql(Some(t), PUBLISH_LESSON, json!({ "id": first }))
+        .await;
+    assert_eq!(code_of(&r), "CONFLICT", "{r}");
+    assert!(message_of(&r).contains("not been published yet"), "{r}");
+    assert_eq!(
+        outline_of(&outline(&app, t, &id).await),
+        vec![(m.clone(), vec![(first.clone(), false)])]
+    );
+    app.ok(Some(t), SUBMIT, json!({ "id": id })).await;
+    app.ok(Some(&c.admin), APPROVE, json!({ "id": id })).await;
+    assert_eq!(
+        outline_of(&outline(&app, t, &id).await),
+        vec![(m.clone(), vec![(first.clone(), true)])],
+        "approval publishes the course's lessons"
+    );
+
+    // Added later, they wait: editors see them unpublished, learners do not see them, nor a
+    // module with nothing published in it.
+    let video = lesson(&app, t, &m, "Rekaman", "VIDEO").await;
+    let summary = lesson(&app, t, &m, "Ringkasan", "TEXT").await;
+    let m2 = module(&app, t, &id, "Modul 2").await;
+    let closing = lesson(&app, t, &m2, "Penutup", "TEXT").await;
+    let seen = outline(&app, t, &id).await;
+    assert_eq!(
+        outline_of(&seen),
+        vec![
+            (
+                m.clone(),
+                vec![
+                    (first.clone(), true),
+                    (video.clone(), false),
+                    (summary.clone(), false)
+                ]
+            ),
+            (m2.clone(), vec![(closing.clone(), false)]),
+        ]
+    );
+    assert_eq!(
+        seen["readinessProblems"],
+        json!(["lesson \"Rekaman\" has no recording yet"])
+    );
+    let learner_view = || async { outline_of(&outline(&app, &c.learner, &id).await) };
+    assert_eq!(
+        learner_view().await,
+        vec![(m.clone(), vec![(first.clone(), true)])]
+    );
+
+    // A lesson that is not ready is refused, saying why.
+    let r = app
+        .gql(Some(t), PUBLISH_LESSON, json!({ "id": video }))
+        .await;
+    assert_eq!(code_of(&r), "CONFLICT", "{r}");
+    assert!(
+        message_of(&r).contains("lesson \"Rekaman\" has no recording yet"),
+        "{r}"
+    );
+    // Only the course's editors publish.
+    for token in [&c.other, &c.learner] {
+        let r = app
+            .gql(Some(token), PUBLISH_LESSON, json!({ "id": summary }))
+            .await;
+        assert_eq!(code_of(&r), "FORBIDDEN", "{r}");
+    }
+    let r = app.gql(Some(t), PUBLISH_LESSON, json!({ "id": "x" })).await;
+    assert_eq!(code_of(&r), "BAD_USER_INPUT", "{r}");
+    let r = app
+        .gql(
+            Some(t),
+            PUBLISH_LESSON,
+            json!({ "id": uuid::Uuid::now_v7().to_string() }),
+        )
+        .await;
+    assert_eq!(code_of(&r), "NOT_FOUND", "{r}");
+    let r = app
+        .gql(None, PUBLISH_LESSON, json!({ "id": summary }))
+        .await;
+    assert_eq!(code_of(&r), "UNAUTHENTICATED", "{r}");
+    assert_eq!(
+        learner_view().await,
+        vec![(m.clone(), vec![(first.clone(), true)])],
+        "refusals publish nothing"
+    );
+
+    // Published, it takes its place for learners; publishing again changes nothing.
+    let r = app
+        .ok(Some(t), PUBLISH_LESSON, json!({ "id": summary }))
+        .await;
+    let at = r["publishLesson"]["publishedAt"].clone();
+    assert!(at.is_string(), "{r}");
+    let r = app
+        .ok(Some(t), PUBLISH_LESSON, json!({ "id": summary }))
+        .await;
+    assert_eq!(r["publishLesson"]["publishedAt"], at);
+    assert_eq!(
+        learner_view().await,
+        vec![(
+            m.clone(),
+            vec![(first.clone(), true), (summary.clone(), true)]
+        )]
+    );
+
+    // An admin who does not own the course publishes too, audited; the module then shows.
+    app.ok(Some(&c.admin), PUBLISH_LESSON, json!({ "id": closing }))
+        .await;
+    assert!(
+        audit_actions(&app)
+            .await
+            .contains(&"course.lesson.publish".to_owned())
+    );
+    assert_eq!(
+        learner_view().await,
+        vec![
+            (
+                m.clone(),
+                vec![(first.clone(), true), (summary.clone(), true)]
+            ),
+            (m2.clone(), vec![(closing.clone(), true)]),
+        ]
+    );
+
+    // Republishing an archived course checks the published lessons only: the waiting video
+    // does not hold it back, and stays unpublished.
+    app.ok(Some(&c.admin), ARCHIVE, json!({ "id": id })).await;
+    let r = app.ok(Some(&c.admin), REPUBLISH, json!({ "id": id })).await;
+    assert_eq!(r["republishCourse"]["state"], "PUBLISHED");
+    let seen = outline_of(&outline(&app, t, &id).await);
+    assert_eq!(seen[0].1[1], (video.clone(), false));
+
+    // An archived lesson is not published.
+    app.ok(Some(t), DELETE_LESSON, json!({ "id": video })).await;
+    let r = app
+        .gql(Some(t), PUBLISH_LESSON, json!({ "id": video }))
+        .await;
+    assert_eq!(code_of(&r), "CONFLICT", "{r}");
+}
+
+#[tokio::test]
+async fn migration_12_keeps_the_lessons_learners_already_had() {
+    use migration::MigratorTrait;
+    use sea_orm::EntityTrait;
+    let app = TestApp::spawn().await;
+    let c = cast(&app).await;
+    let t = &c.trainer;
+    let out = draft(&app, t, "SUDAH", "Sudah terbit", 2).await;
+    let (m, first) = publish(&app, &c, t, &out).await;
+    let later = lesson(&app, t, &m, "Ditambah kemudian", "TEXT").await;
+    let waiting = draft(&app, t, "BELUM", "Belum terbit", 2).await;
+    let wm = module(&app, t, &waiting, "Modul").await;
+    let unpublished = lesson(&app, t, &wm, "Konsep", "TEXT").await;
+
+    // Without the column, then with it again: what learners saw before it existed, they keep.
+    let db = &app.server.state.db;
+    migration::Migrator::down(db, Some(1)).await.unwrap();
+    migration::Migrator::up(db, None).await.unwrap();
+    let row = |id: &str| {
+        let id = uuid::Uuid::parse_str(id).unwrap();
+        async move {
+            course::entity::lesson::Entity::find_by_id(id)
+                .one(db)
+                .await
+                .unwrap()
+                .unwrap()
+        }
+    };
+    let course_published =
+        course::entity::course::Entity::find_by_id(uuid::Uuid::parse_str(&out).unwrap())
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap()
+            .published_at;
+    assert!(course_published.is_some());
+    assert_eq!(row(&first).await.published_at, course_published);
+    let later = row(&later).await;
+    assert_eq!(later.published_at, Some(later.created_at));
+    assert_eq!(row(&unpublished).await.published_at, None);
 }

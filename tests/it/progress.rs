@@ -1133,3 +1133,100 @@ async fn the_dashboard_and_unit_completion_follow_progress() {
         .await;
     assert_eq!(error_code(&r).as_deref(), Some("FORBIDDEN"));
 }
+
+#[tokio::test]
+async fn a_lesson_added_after_publication_counts_only_once_published() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let c = course(
+        &app,
+        &admin,
+        "tambah",
+        2,
+        &[text("Pengantar"), text("Inti")],
+    )
+    .await;
+    let (a, b) = two_learners(&app, &admin, &c).await;
+    let admin_id = s(&app.ok(Some(&admin), "query { me { id } }", json!({})).await["me"]["id"]);
+    let module = s(&app
+        .ok(
+            Some(&admin),
+            "query($id: ID!) { course(id: $id) { modules { id } } }",
+            json!({"id": c.id}),
+        )
+        .await["course"]["modules"][0]["id"]);
+    let extra = s(&app
+        .ok(
+            Some(&admin),
+            CREATE_LESSON,
+            json!({"m": module, "i": {"title": "Tambahan", "kind": "VIDEO", "completionThreshold": 0.5}}),
+        )
+        .await["createLesson"]["id"]);
+    let t0 = hours_ago(5);
+
+    // Unpublished, the new required lesson does not hold learners back...
+    let out = sync(
+        &app,
+        &a,
+        &[
+            ev(&c.lessons[0], "OPENED", t0, json!({})),
+            ev(
+                &c.lessons[1],
+                "OPENED",
+                t0 + Duration::minutes(1),
+                json!({}),
+            ),
+        ],
+    )
+    .await;
+    let e = &out["enrollments"][0];
+    assert_eq!(
+        (&e["requiredTotal"], &e["completed"]),
+        (&json!(2), &json!(true)),
+        "{out}"
+    );
+    // ...and records nothing: learners do not have it yet.
+    let out = sync(&app, &b, &[played(&extra, t0, 0.0, 10.0)]).await;
+    assert_eq!(out["results"][0]["reason"], "UNKNOWN_LESSON", "{out}");
+
+    // It is published once its recording is ready.
+    const PUBLISH: &str = "mutation($id: ID!) { publishLesson(id: $id) { publishedAt } }";
+    let r = app.gql(Some(&admin), PUBLISH, json!({"id": extra})).await;
+    assert_eq!(error_code(&r).as_deref(), Some("CONFLICT"), "{r}");
+    material(&app, &c.id, &extra, &admin_id, &video("Tambahan", 60, 0.5)).await;
+    app.ok(Some(&admin), PUBLISH, json!({"id": extra})).await;
+
+    // From then on it counts for those still learning, and comes next for them.
+    let out = sync(
+        &app,
+        &b,
+        &[
+            ev(&c.lessons[0], "OPENED", t0, json!({})),
+            ev(
+                &c.lessons[1],
+                "OPENED",
+                t0 + Duration::minutes(1),
+                json!({}),
+            ),
+        ],
+    )
+    .await;
+    let e = &out["enrollments"][0];
+    assert_eq!(
+        (&e["requiredDone"], &e["requiredTotal"], &e["completed"]),
+        (&json!(2), &json!(3), &json!(false)),
+        "{out}"
+    );
+    assert_eq!(e["nextLessonId"], extra.as_str());
+    let out = sync(
+        &app,
+        &b,
+        &[played(&extra, t0 + Duration::minutes(2), 0.0, 30.0)],
+    )
+    .await;
+    assert_eq!(out["enrollments"][0]["completed"], true, "{out}");
+    // A completion from before stays: the course is not taken away from who finished it.
+    let mine = app.ok(Some(&a), MY_LEARNING, json!({})).await;
+    assert_eq!(mine["myLearning"]["items"][0]["completed"], true, "{mine}");
+    assert_eq!(ledger_rows(&app).await.len(), 2);
+}

@@ -16,6 +16,7 @@ use uuid::Uuid;
 const CREATE: &str = "mutation($i: CreateCourseInput!) { createCourse(input: $i) { id } }";
 const CREATE_MODULE: &str =
     "mutation($c: ID!, $i: CreateModuleInput!) { createModule(courseId: $c, input: $i) { id } }";
+const PUBLISH_LESSON: &str = "mutation($id: ID!) { publishLesson(id: $id) { id } }";
 const CREATE_LESSON: &str =
     "mutation($m: ID!, $i: CreateLessonInput!) { createLesson(moduleId: $m, input: $i) { id } }";
 const SUBMIT_COURSE: &str = "mutation($id: ID!) { submitCourseForReview(id: $id) { state } }";
@@ -108,8 +109,9 @@ async fn fixture(app: &TestApp, code: &str, quizzes: usize) -> Fixture {
     app.ok(Some(&trainer), SUBMIT_COURSE, json!({"id": course}))
         .await;
     app.ok(Some(&admin), APPROVE, json!({"id": course})).await;
-    // Added to the published course, so that each test sets its quizzes up as it needs;
-    // publication itself wants ready quizzes (courses::publication_waits_for_ready_quizzes).
+    // Added to the published course, so that each test sets its quizzes up as it needs
+    // (publication wants ready quizzes: `publication_waits_for_ready_quizzes`); `configure`
+    // publishes each once it is ready.
     let mut quiz_lessons = Vec::new();
     for i in 0..quizzes {
         quiz_lessons.push(s(&app
@@ -171,6 +173,15 @@ async fn configure(app: &TestApp, f: &Fixture, lesson: &str, settings: Value) ->
             json!({"l": lesson, "s": settings}),
         )
         .await["configureQuiz"]["id"])
+}
+
+/// Publishes quiz lessons the fixture added after the course's publication, once their quizzes
+/// are set up: learners find them only then.
+async fn publish(app: &TestApp, f: &Fixture, lessons: &[&String]) {
+    for lesson in lessons {
+        app.ok(Some(&f.trainer), PUBLISH_LESSON, json!({"id": lesson}))
+            .await;
+    }
 }
 
 /// The seven questions of the grading test (one per type, two multiple-choice scorings).
@@ -407,6 +418,7 @@ async fn every_question_type_is_graded_right_wrong_and_in_part() {
     let now = Utc::now();
 
     // All right: 7 of 7.
+    publish(&app, &f, &[&f.quiz_lessons[0]]).await;
     let (_, ana) = learner(&app, &f, "ana").await;
     let a = start(&app, &ana, &quiz).await;
     assert_eq!(a["questions"].as_array().unwrap().len(), 7);
@@ -529,6 +541,7 @@ async fn the_server_keeps_the_time_limit_whatever_the_phone_says() {
         json!({"q": quiz, "ids": qs}),
     )
     .await;
+    publish(&app, &f, &[&f.quiz_lessons[0]]).await;
     let (_, ana) = learner(&app, &f, "ana").await;
     let started = clock.now();
     let a = start(&app, &ana, &quiz).await;
@@ -629,6 +642,7 @@ async fn the_deadline_job_closes_an_abandoned_attempt() {
         json!({"q": quiz, "ids": qs}),
     )
     .await;
+    publish(&app, &f, &[&f.quiz_lessons[0]]).await;
     let (_, ana) = learner(&app, &f, "ana").await;
     let a = start(&app, &ana, &quiz).await;
     let tf = by_prompt(&a, "JP tahunan minimal 10.");
@@ -702,6 +716,7 @@ async fn bad_answers_are_refused_one_by_one_and_lose_nothing() {
         json!({"q": other, "ids": qs[5..]}),
     )
     .await;
+    publish(&app, &f, &[&f.quiz_lessons[0], &f.quiz_lessons[1]]).await;
     let (_, ana) = learner(&app, &f, "ana").await;
     let a = start(&app, &ana, &quiz).await;
     // Starting again while open gives the same attempt back.
@@ -832,6 +847,7 @@ async fn the_window_and_the_required_lessons_gate_the_post_test() {
         json!({"q": later, "ids": qs[..2]}),
     )
     .await;
+    publish(&app, &f, &[&f.quiz_lessons[2]]).await;
     let r = app.gql(Some(&ana), &start_q(), json!({"q": later})).await;
     assert_eq!(
         r["errors"][0]["extensions"]["reason"], "OUTSIDE_WINDOW",
@@ -865,6 +881,7 @@ async fn the_window_and_the_required_lessons_gate_the_post_test() {
         json!({"q": post, "ids": qs[3..]}),
     )
     .await;
+    publish(&app, &f, &[&f.quiz_lessons[0], &f.quiz_lessons[1]]).await;
     // The post-test is locked: the pre-test first. So is the material.
     let r = app.gql(Some(&ana), &start_q(), json!({"q": post})).await;
     assert_eq!(r["errors"][0]["extensions"]["reason"], "LOCKED", "{r}");
@@ -947,6 +964,7 @@ async fn parallel_forms_give_questions_not_seen_in_the_pre_test() {
     parallel["pairedQuizId"] = json!(pre);
     parallel["formPolicy"] = json!("PARALLEL");
     let post = configure(&app, &f, &f.quiz_lessons[1], parallel).await;
+    publish(&app, &f, &[&f.quiz_lessons[0], &f.quiz_lessons[1]]).await;
     // Other required lessons done: only the quizzes remain.
     let optional = "mutation($l: ID!) { updateLesson(id: $l, input: {required: false}) { id } }";
     for l in [&f.text_lesson, &f.quiz_lessons[2]] {
@@ -1117,6 +1135,7 @@ async fn no_learner_visible_field_reveals_an_answer_before_the_review_policy_all
         app.ok(Some(&f.trainer), SET_QUESTIONS, json!({"q": q, "ids": qs}))
             .await;
     }
+    publish(&app, &f, &[&f.quiz_lessons[0], &f.quiz_lessons[1]]).await;
     let (_, ana) = learner(&app, &f, "ana").await;
     let attempt_fields = every_field(&app, &ana, "QuizAttempt").await;
     let quiz_fields = every_field(&app, &ana, "Quiz").await;
@@ -1231,6 +1250,7 @@ async fn attempts_are_seen_only_by_their_learner_their_course_and_admins() {
         json!({"q": quiz, "ids": qs}),
     )
     .await;
+    publish(&app, &f, &[&f.quiz_lessons[0]]).await;
     let (_, ana) = learner(&app, &f, "ana").await;
     let (_, budi) = learner(&app, &f, "budi").await;
     let a = start(&app, &ana, &quiz).await;
@@ -1549,6 +1569,7 @@ async fn a_quiz_s_attempts_come_in_cursor_pages() {
         json!({"q": quiz, "ids": [q["id"]]}),
     )
     .await;
+    publish(&app, &f, &[&f.quiz_lessons[0]]).await;
     let (ana_id, ana) = learner(&app, &f, "ana").await;
     let (budi_id, budi) = learner(&app, &f, "budi").await;
     let (_, citra) = learner(&app, &f, "citra").await;

@@ -6,7 +6,7 @@ use kernel::{Actor, Role};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use uuid::Uuid;
 
-use crate::entity::{course, course_owner};
+use crate::entity::{course, course_owner, lesson};
 use crate::error::CourseError;
 
 /// A course by id.
@@ -103,26 +103,30 @@ pub trait LearnerAccess: Send + Sync + std::fmt::Debug + 'static {
     }
 }
 
-/// Checks that `actor` may open lesson `lesson_id` of `course` (content access already
-/// granted): editors always; a learner unless the hook says the lesson is locked for them.
+/// Checks that `actor` may open `lesson` of `course` (content access already granted): editors
+/// always; a learner once the lesson is published, unless the hook says it is locked for them.
 ///
 /// # Errors
+/// NOT_FOUND for a learner and a lesson not published yet (so its existence is not revealed);
 /// CONFLICT with reason LOCKED; INTERNAL on database failure.
 pub async fn require_lesson_open(
     conn: &impl ConnectionTrait,
     actor: &Actor,
     course: &course::Model,
-    lesson_id: Uuid,
+    lesson: &lesson::Model,
     learners: Option<&dyn LearnerAccess>,
 ) -> Result<(), CourseError> {
-    let (Some(learners), Some(person)) = (learners, actor.person_id) else {
-        return Ok(());
-    };
     if require_editor(conn, actor, course).await.is_ok() {
         return Ok(());
     }
+    if lesson.published_at.is_none() {
+        return Err(CourseError::NotFound("lesson"));
+    }
+    let (Some(learners), Some(person)) = (learners, actor.person_id) else {
+        return Ok(());
+    };
     match learners.locked_lessons(person, course.id).await? {
-        Some((locked, why)) if locked.contains(&lesson_id) => Err(CourseError::Locked(why)),
+        Some((locked, why)) if locked.contains(&lesson.id) => Err(CourseError::Locked(why)),
         _ => Ok(()),
     }
 }

@@ -165,8 +165,8 @@ pub(crate) fn playable<'a>(
     }
 }
 
-/// The lessons of a course learners see (not archived), in course order: by module position,
-/// then lesson position.
+/// The active lessons of a course (not archived, in a module not archived), published or not,
+/// in course order: by module position, then lesson position.
 pub(crate) async fn course_lessons(
     conn: &impl ConnectionTrait,
     course_id: Uuid,
@@ -466,9 +466,7 @@ pub async fn lesson_media(
 ) -> Result<Option<LessonMedia>, CourseError> {
     let course = access::find_course(&courses.db, lesson.course_id).await?;
     courses.require_content_access(actor, &course).await?;
-    courses
-        .require_lesson_open(actor, &course, lesson.id)
-        .await?;
+    courses.require_lesson_open(actor, &course, lesson).await?;
     if lesson.material_id.is_none() {
         return Ok(None);
     }
@@ -729,6 +727,7 @@ mod tests {
             body: None,
             material_id: material,
             archived_at: None,
+            published_at: None,
             created_at: now,
             updated_at: now,
         }

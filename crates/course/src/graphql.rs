@@ -325,15 +325,32 @@ impl Course {
             .map(Person)
             .collect())
     }
-    /// Modules in order. Archived ones (deleted after publication) are listed last, to editors
-    /// only.
+    /// Modules in order. Editors get them all, archived ones (deleted after publication) last;
+    /// learners get those with a lesson they can see.
     async fn modules(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<CourseModule>> {
         let editor = self.0.is_editor(ctx).await?;
-        Ok(load(ctx, ModulesOf(self.0.model.id))
+        let modules: Vec<course_module::Model> = load(ctx, ModulesOf(self.0.model.id))
             .await?
             .unwrap_or_default()
             .into_iter()
             .filter(|m| editor || m.archived_at.is_none())
+            .collect();
+        let shown = if editor {
+            modules
+        } else {
+            // Loaded together: one query for the lessons of every module.
+            let lessons =
+                futures::future::try_join_all(modules.iter().map(|m| load(ctx, LessonsOf(m.id))))
+                    .await?;
+            modules
+                .into_iter()
+                .zip(lessons)
+                .filter(|(_, ls)| ls.iter().flatten().any(lesson::Model::reaches_learners))
+                .map(|(m, _)| m)
+                .collect()
+        };
+        Ok(shown
+            .into_iter()
             .map(|m| CourseModule {
                 model: m,
                 course: self.0.clone(),
@@ -348,10 +365,11 @@ impl Course {
             None
         })
     }
-    /// What keeps learners from its lessons, one sentence each in course order (a recording
-    /// still processing, a quiz without questions); empty when every lesson is ready. It must
-    /// be empty for the course to be submitted, approved or republished; a lesson added after
-    /// publication shows here too. For its editors; `null` for anyone else.
+    /// What keeps learners from its active lessons, one sentence each in course order (a
+    /// recording still processing, a quiz without questions); empty when every lesson is ready.
+    /// A lesson's problem blocks the course's submission and approval, its republication once
+    /// the lesson is published, and `publishLesson` of a lesson added after publication. For
+    /// its editors; `null` for anyone else.
     async fn readiness_problems(
         &self,
         ctx: &Context<'_>,
@@ -413,14 +431,15 @@ impl CourseModule {
     async fn archived(&self) -> bool {
         self.model.archived_at.is_some()
     }
-    /// Lessons in order. Archived ones are listed last, to editors only.
+    /// Lessons in order. Editors get them all, archived ones last; learners get the published
+    /// ones that are not archived.
     async fn lessons(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Lesson>> {
         let editor = self.course.is_editor(ctx).await?;
         Ok(load(ctx, LessonsOf(self.model.id))
             .await?
             .unwrap_or_default()
             .into_iter()
-            .filter(|l| editor || l.archived_at.is_none())
+            .filter(|l| editor || l.reaches_learners())
             .map(|l| Lesson {
                 model: l,
                 course: self.course.clone(),
@@ -483,11 +502,16 @@ impl Lesson {
     async fn archived(&self) -> bool {
         self.model.archived_at.is_some()
     }
+    /// When learners got it: with the course's first publication, or, for a lesson added
+    /// later, by `publishLesson`. Null until then, and hidden from learners meanwhile.
+    async fn published_at(&self) -> Option<DateTime<Utc>> {
+        self.model.published_at
+    }
     /// The Markdown body: content, for those who may take the course (FORBIDDEN otherwise).
     async fn body(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
         self.course.require_content(ctx).await?;
         courses(ctx)?
-            .require_lesson_open(actor(ctx)?, &self.course.model, self.model.id)
+            .require_lesson_open(actor(ctx)?, &self.course.model, &self.model)
             .await
             .gql()?;
         Ok(self.model.body.as_deref())
@@ -926,7 +950,8 @@ impl CourseMutation {
             .gql()
     }
 
-    /// Adds a lesson to a module.
+    /// Adds a lesson to a module. In a course that is already out, the lesson waits for
+    /// `publishLesson` before learners see it.
     async fn create_lesson(
         &self,
         ctx: &Context<'_>,
@@ -975,6 +1000,17 @@ impl CourseMutation {
             )
             .await
             .gql()?;
+        Ok(Lesson::new(course, lesson))
+    }
+
+    /// Publishes a lesson added to a course that is already out, once it is ready for
+    /// learners; until then they do not see it and it does not count toward completion. The
+    /// lessons of a course not yet published go out with it (CONFLICT here). Publishing a
+    /// published lesson again returns it unchanged.
+    async fn publish_lesson(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Lesson> {
+        let actor = actor(ctx)?;
+        let id = parse_id("id", &id)?;
+        let (course, lesson) = courses(ctx)?.publish_lesson(actor, id).await.gql()?;
         Ok(Lesson::new(course, lesson))
     }
 

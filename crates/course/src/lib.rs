@@ -149,19 +149,18 @@ impl Courses {
         access::require_content_access(&self.db, actor, course, self.learners.as_deref()).await
     }
 
-    /// Checks that `actor`, who may take `course`'s content, may open lesson `lesson_id` now.
+    /// Checks that `actor`, who may take `course`'s content, may open `lesson` now.
     ///
     /// # Errors
-    /// CONFLICT with reason LOCKED while a pre-test must come first; INTERNAL on database
-    /// failure.
+    /// NOT_FOUND for a learner and a lesson not published yet; CONFLICT with reason LOCKED
+    /// while a pre-test must come first; INTERNAL on database failure.
     pub async fn require_lesson_open(
         &self,
         actor: &kernel::Actor,
         course: &entity::course::Model,
-        lesson_id: uuid::Uuid,
+        lesson: &entity::lesson::Model,
     ) -> Result<(), CourseError> {
-        access::require_lesson_open(&self.db, actor, course, lesson_id, self.learners.as_deref())
-            .await
+        access::require_lesson_open(&self.db, actor, course, lesson, self.learners.as_deref()).await
     }
 
     /// The lessons of `course` locked for `actor` (none for editors and people without a hook).

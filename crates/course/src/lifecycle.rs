@@ -832,7 +832,8 @@ impl Courses {
             ));
         }
         // A course whose videos, documents or quizzes are not ready cannot go to review.
-        crate::readiness::require_ready(&edit.tx, id, self.readiness.as_deref()).await?;
+        let all = crate::readiness::Scope::All;
+        crate::readiness::require_ready(&edit.tx, id, all, self.readiness.as_deref()).await?;
         let mut am: course::ActiveModel = current.into();
         am.state = Set(CourseState::InReview.as_str().to_owned());
         am.review_note = Set(None);
@@ -866,9 +867,24 @@ impl Courses {
                 from.phrase()
             )));
         }
-        // Learners may only ever see a course whose every lesson can be played or read.
-        if matches!(action, "course.approve" | "course.republish") {
-            crate::readiness::require_ready(&tx, id, self.readiness.as_deref()).await?;
+        // Learners may only ever see lessons that can be played, read or taken. Approval
+        // publishes every active lesson; republication brings back the published ones.
+        let scope = match action {
+            "course.approve" => Some(crate::readiness::Scope::All),
+            "course.republish" => Some(crate::readiness::Scope::Published),
+            _ => None,
+        };
+        if let Some(scope) = scope {
+            crate::readiness::require_ready(&tx, id, scope, self.readiness.as_deref()).await?;
+        }
+        if action == "course.approve" {
+            lesson::Entity::update_many()
+                .col_expr(lesson::Column::PublishedAt, Expr::value(now))
+                .filter(lesson::Column::CourseId.eq(id))
+                .filter(lesson::Column::ArchivedAt.is_null())
+                .filter(lesson::Column::PublishedAt.is_null())
+                .exec(&tx)
+                .await?;
         }
         let mut am: course::ActiveModel = current.clone().into();
         apply(&mut am, &current, now);

@@ -164,7 +164,13 @@ impl Courses {
             });
         }
 
-        let lessons = course_lessons(&self.db, course_id).await?;
+        let mut lessons = course_lessons(&self.db, course_id).await?;
+        if access::require_editor(&self.db, actor, &course)
+            .await
+            .is_err()
+        {
+            lessons.retain(|l| l.published_at.is_some());
+        }
         let (current, newest_ready) = crate::delivery::materials_of(&self.db, &lessons).await?;
         for lesson in &lessons {
             // Text travels in the outline; quizzes and surveys are answered online.

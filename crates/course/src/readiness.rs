@@ -1,11 +1,9 @@
-//! Whether a course is ready for learners, asked each time it is about to reach them: when it
-//! is submitted for review, approved, and republished. Videos and documents need ready media
+//! Whether lessons are ready for learners, asked each time they are about to reach them: when a
+//! course is submitted for review, approved and republished, and when a lesson added to a course
+//! already out is published on its own. Videos and documents need ready media
 //! ([`crate::delivery`]); lesson kinds that other crates own (a quiz's questions) are judged by
 //! those crates through [`LessonReadiness`], which the gateway hands to [`crate::Courses`] since
 //! course cannot depend on them.
-//!
-//! A lesson added to a course that is already published is not checked here (the course does not
-//! pass through these steps again); editors see its problems in `Course.readiness`.
 
 use kernel::Actor;
 use sea_orm::{DatabaseTransaction, TransactionTrait as _};
@@ -34,21 +32,44 @@ pub trait LessonReadiness: Send + Sync + std::fmt::Debug + 'static {
     ) -> Result<Vec<(Uuid, String)>, CourseError>;
 }
 
-/// Every reason the active lessons of `course_id` are not ready for learners, in course order.
+/// Which active lessons of a course a check looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scope {
+    /// Every active lesson: a course's first publication publishes them all.
+    All,
+    /// Those already published: republishing a course leaves unpublished lessons unpublished.
+    Published,
+}
+
+/// Every reason the active lessons of `course_id` in `scope` are not ready for learners, in
+/// course order.
 ///
 /// # Errors
 /// INTERNAL on database failure.
 pub(crate) async fn problems(
     conn: &DatabaseTransaction,
     course_id: Uuid,
+    scope: Scope,
     others: Option<&dyn LessonReadiness>,
 ) -> Result<Vec<String>, CourseError> {
-    let lessons = crate::delivery::course_lessons(conn, course_id).await?;
-    let mut found = crate::delivery::media_blockers(conn, &lessons).await?;
-    if let Some(others) = others {
-        found.extend(others.not_ready(conn, &lessons).await?);
+    let mut lessons = crate::delivery::course_lessons(conn, course_id).await?;
+    if scope == Scope::Published {
+        lessons.retain(|l| l.published_at.is_some());
     }
-    Ok(in_course_order(&lessons, found))
+    problems_of(conn, &lessons, others).await
+}
+
+/// Every reason `lessons` (in course order) are not ready for learners, in that order.
+async fn problems_of(
+    conn: &DatabaseTransaction,
+    lessons: &[lesson::Model],
+    others: Option<&dyn LessonReadiness>,
+) -> Result<Vec<String>, CourseError> {
+    let mut found = crate::delivery::media_blockers(conn, lessons).await?;
+    if let Some(others) = others {
+        found.extend(others.not_ready(conn, lessons).await?);
+    }
+    Ok(in_course_order(lessons, found))
 }
 
 /// `found` sorted by the position of its lesson in `lessons` (stable for one lesson's reasons).
@@ -58,7 +79,7 @@ fn in_course_order(lessons: &[lesson::Model], mut found: Vec<(Uuid, String)>) ->
     found.into_iter().map(|(_, why)| why).collect()
 }
 
-/// Checks that the course can reach learners.
+/// Checks that the lessons of the course in `scope` can reach learners.
 ///
 /// # Errors
 /// CONFLICT naming up to five lessons and why (no recording yet, still processing, failed with
@@ -66,9 +87,26 @@ fn in_course_order(lessons: &[lesson::Model], mut found: Vec<(Uuid, String)>) ->
 pub(crate) async fn require_ready(
     conn: &DatabaseTransaction,
     course_id: Uuid,
+    scope: Scope,
     others: Option<&dyn LessonReadiness>,
 ) -> Result<(), CourseError> {
-    let found = problems(conn, course_id, others).await?;
+    refuse_unless_empty(problems(conn, course_id, scope, others).await?)
+}
+
+/// Checks that one lesson can reach learners.
+///
+/// # Errors
+/// As [`require_ready`].
+pub(crate) async fn require_lesson_ready(
+    conn: &DatabaseTransaction,
+    lesson: &lesson::Model,
+    others: Option<&dyn LessonReadiness>,
+) -> Result<(), CourseError> {
+    refuse_unless_empty(problems_of(conn, std::slice::from_ref(lesson), others).await?)
+}
+
+/// CONFLICT naming the first problems of `found`, if any.
+fn refuse_unless_empty(found: Vec<String>) -> Result<(), CourseError> {
     if found.is_empty() {
         return Ok(());
     }
@@ -86,7 +124,8 @@ pub(crate) async fn require_ready(
 }
 
 impl Courses {
-    /// What keeps learners from the lessons of `course_id` (see [`problems`]), for its editors.
+    /// What keeps learners from the active lessons of `course_id`, published or not (see
+    /// [`problems`]), for its editors.
     ///
     /// # Errors
     /// NOT_FOUND; FORBIDDEN for non-editors; INTERNAL on database failure.
@@ -99,7 +138,7 @@ impl Courses {
         let tx = self.db.begin().await?;
         let course = crate::access::find_course(&tx, course_id).await?;
         crate::access::require_editor(&tx, actor, &course).await?;
-        let found = problems(&tx, course_id, self.readiness.as_deref()).await?;
+        let found = problems(&tx, course_id, Scope::All, self.readiness.as_deref()).await?;
         tx.rollback().await?;
         Ok(found)
     }

@@ -10,6 +10,10 @@
 //! - Lesson kinds and their completion rule: a video completes when this share of it was
 //!   watched (default 0.9); a document when this share of its pages was viewed (default 0.9);
 //!   a text lesson when opened (threshold always 1.0). Lessons are required by default.
+//! - A lesson reaches learners when it is published: the lessons a course has when it is first
+//!   published go out with it; one added later waits, hidden from learners and not counted
+//!   toward completion, until an editor publishes it ([`Courses::publish_lesson`]) after the
+//!   readiness check the course passed.
 //! - Every change runs under the course's lock ([`crate::lifecycle::lock_course`]), so two
 //!   editors reordering at once never interleave their position writes.
 
@@ -679,6 +683,8 @@ impl Courses {
             body: Set(body),
             material_id: Set(None),
             archived_at: Set(None),
+            // Published with its course, or by `publish_lesson` once the course is out.
+            published_at: Set(None),
             created_at: Set(edit.now),
             updated_at: Set(edit.now),
         }
@@ -904,6 +910,53 @@ impl Courses {
             "lesson",
             lesson_id,
             json!({"courseId": course_id, "fromModuleId": from_module, "toModuleId": to_module_id, "position": at}),
+        )
+        .await?;
+        Ok((course, model))
+    }
+
+    /// Publishes a lesson added to a course that is already out, once it is ready for learners
+    /// (the check the course passed: a ready recording or document, a quiz with questions).
+    /// From then on learners see it and it counts toward completion; enrollments already
+    /// completed stay completed. The lessons of a course not yet published go out with it.
+    /// Publishing a published lesson again changes nothing, so a client may resend.
+    ///
+    /// # Errors
+    /// NOT_FOUND; FORBIDDEN for non-editors; CONFLICT for an archived lesson, a course not yet
+    /// published, a lesson that is not ready (saying why), or while the course is closed to the
+    /// actor.
+    pub async fn publish_lesson(
+        &self,
+        actor: &Actor,
+        lesson_id: Uuid,
+    ) -> Result<(course::Model, lesson::Model), CourseError> {
+        let course_id = find_lesson(&self.db, lesson_id).await?.course_id;
+        let edit = self.begin_edit(actor, course_id).await?;
+        let current = find_lesson(&edit.tx, lesson_id).await?;
+        if current.archived_at.is_some() {
+            return Err(archived_conflict("lesson"));
+        }
+        if edit.course.published_at.is_none() {
+            return Err(CourseError::Conflict(
+                "the course has not been published yet; its lessons reach learners with it".into(),
+            ));
+        }
+        if current.published_at.is_some() {
+            return Ok((edit.course, current));
+        }
+        crate::readiness::require_lesson_ready(&edit.tx, &current, self.readiness.as_deref())
+            .await?;
+        let mut am: lesson::ActiveModel = current.into();
+        am.published_at = Set(Some(edit.now));
+        am.updated_at = Set(edit.now);
+        let model = am.update(&edit.tx).await?;
+        let course = edit.course.clone();
+        edit.finish(
+            actor,
+            "course.lesson.publish",
+            "lesson",
+            lesson_id,
+            json!({"courseId": course_id, "moduleId": model.module_id}),
         )
         .await?;
         Ok((course, model))

@@ -61,7 +61,7 @@ pub enum ProgressEventStatus {
 pub enum ProgressRejectReason {
     /// Not enrolled (active or completed) in the lesson's course.
     NotEnrolled,
-    /// No such lesson.
+    /// No such lesson, or one its course has not published yet.
     UnknownLesson,
     /// `occurredAt` more than five minutes in the future.
     FutureTime,

@@ -31,7 +31,9 @@ pub struct PlannedLesson {
 pub struct CoursePlan {
     /// The course row (title, JP).
     pub course: course_entity::Model,
-    /// Every lesson by id, archived ones included (late events for them are still recorded).
+    /// Every published lesson by id, archived ones included (late events for them are still
+    /// recorded). A lesson not published yet is not part of the plan: learners do not see it, so
+    /// events for it are refused as for an unknown lesson, and it does not count.
     pub lessons: HashMap<Uuid, PlannedLesson>,
     /// The active lessons in course order (module position, then lesson position).
     pub order: Vec<Uuid>,
@@ -117,6 +119,9 @@ pub async fn load(
         let Some(plan) = plans.get_mut(&l.course_id) else {
             continue;
         };
+        if l.published_at.is_none() {
+            continue;
+        }
         let module = modules.get(&l.module_id);
         let archived = l.archived_at.is_some() || module.is_none_or(|m| m.archived_at.is_some());
         let m = l.material_id.and_then(|id| materials.get(&id));

@@ -293,7 +293,8 @@ impl Quizzes {
             .one(&txn)
             .await?
             .ok_or(QuizError::NotFound("quiz"))?;
-        if lesson.archived_at.is_some() {
+        // Learners never see a lesson before it is published, nor after it is archived.
+        if !lesson.reaches_learners() {
             return Err(QuizError::NotFound("quiz"));
         }
         let course = course::access::find_course(&txn, quiz.course_id).await?;

@@ -13,8 +13,8 @@ use crate::error::QuizError;
 /// Why a learner's material is locked.
 const PENDING: &str = "take the pre-test first: the material opens once it is submitted";
 
-/// The gating pre-tests of `course_ids` whose lesson is not archived: one statement when none
-/// gates, two otherwise.
+/// The gating pre-tests of `course_ids` whose lesson is published and not archived: one
+/// statement when none gates, two otherwise.
 async fn gates_of(
     conn: &impl ConnectionTrait,
     course_ids: &[Uuid],
@@ -30,6 +30,7 @@ async fn gates_of(
     let live: HashSet<Uuid> = course::entity::lesson::Entity::find()
         .filter(course::entity::lesson::Column::Id.is_in(gating.iter().map(|q| q.lesson_id)))
         .filter(course::entity::lesson::Column::ArchivedAt.is_null())
+        .filter(course::entity::lesson::Column::PublishedAt.is_not_null())
         .all(conn)
         .await?
         .into_iter()

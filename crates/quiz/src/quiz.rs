@@ -487,10 +487,11 @@ impl Quizzes {
         Ok(quiz)
     }
 
-    /// A quiz for its course's editors and for learners who may take the course.
+    /// A quiz for its course's editors and for learners who may take the course, once its lesson
+    /// is published.
     ///
     /// # Errors
-    /// NOT_FOUND; FORBIDDEN for anyone else.
+    /// NOT_FOUND (also for a learner before the lesson is published); FORBIDDEN for anyone else.
     pub async fn visible_quiz(
         &self,
         actor: &Actor,
@@ -500,6 +501,17 @@ impl Quizzes {
         let course = course::access::find_course(&self.db, quiz.course_id).await?;
         let learners = enrollment::Enrollments::new(self.db.clone(), self.clock.clone());
         course::access::require_content_access(&self.db, actor, &course, Some(&learners)).await?;
+        // A quiz lesson not published yet is its editors' business only.
+        let lesson = course::entity::lesson::Entity::find_by_id(quiz.lesson_id)
+            .one(&self.db)
+            .await?;
+        if lesson.is_none_or(|l| l.published_at.is_none())
+            && course::access::require_editor(&self.db, actor, &course)
+                .await
+                .is_err()
+        {
+            return Err(QuizError::NotFound("quiz"));
+        }
         Ok(quiz)
     }
 

@@ -24,6 +24,9 @@ pub struct Model {
     pub material_id: Option<Uuid>,
     /// Set instead of deleting once learners may have records on the lesson; its id stays.
     pub archived_at: Option<DateTimeUtc>,
+    /// When learners got the lesson: with its course's first publication, or, for a lesson
+    /// added to a course already out, when an editor published it. `None` until then.
+    pub published_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }
@@ -32,3 +35,10 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+impl Model {
+    /// Whether learners of its course get the lesson: published and not archived.
+    pub fn reaches_learners(&self) -> bool {
+        self.published_at.is_some() && self.archived_at.is_none()
+    }
+}
