@@ -443,6 +443,26 @@ impl Courses {
         Ok((course, lesson))
     }
 
+    /// Opens a change to a lesson that is not archived: its course locked and editable by
+    /// `actor`, the lesson read under that lock.
+    ///
+    /// # Errors
+    /// NOT_FOUND; FORBIDDEN for non-editors; CONFLICT for an archived lesson or while the course
+    /// is closed to the actor.
+    async fn begin_lesson_edit(
+        &self,
+        actor: &Actor,
+        lesson_id: Uuid,
+    ) -> Result<(crate::lifecycle::Edit, lesson::Model), CourseError> {
+        let course_id = find_lesson(&self.db, lesson_id).await?.course_id;
+        let edit = self.begin_edit(actor, course_id).await?;
+        let current = find_lesson(&edit.tx, lesson_id).await?;
+        if current.archived_at.is_some() {
+            return Err(archived_conflict("lesson"));
+        }
+        Ok((edit, current))
+    }
+
     /// Adds a module to a course.
     ///
     /// # Errors
@@ -725,12 +745,7 @@ impl Courses {
             .map(|t| required_line("title", t, MAX_TITLE))
             .transpose()?;
         let body = changes.body.as_deref().map(check_body).transpose()?;
-        let course_id = find_lesson(&self.db, lesson_id).await?.course_id;
-        let edit = self.begin_edit(actor, course_id).await?;
-        let current = find_lesson(&edit.tx, lesson_id).await?;
-        if current.archived_at.is_some() {
-            return Err(archived_conflict("lesson"));
-        }
+        let (edit, current) = self.begin_lesson_edit(actor, lesson_id).await?;
         let kind = LessonKind::from_stored(&current.kind).ok_or_else(|| {
             CourseError::Internal(format!("lesson {lesson_id} has kind {}", current.kind))
         })?;
@@ -866,16 +881,12 @@ impl Courses {
         to_module_id: Uuid,
         position: i32,
     ) -> Result<(course::Model, lesson::Model), CourseError> {
-        let course_id = find_lesson(&self.db, lesson_id).await?.course_id;
-        let edit = self.begin_edit(actor, course_id).await?;
-        let current = find_lesson(&edit.tx, lesson_id).await?;
-        if current.archived_at.is_some() {
-            return Err(archived_conflict("lesson"));
-        }
+        let (edit, current) = self.begin_lesson_edit(actor, lesson_id).await?;
         let target = course_module::Entity::find_by_id(to_module_id)
             .one(&edit.tx)
             .await?
             .ok_or(CourseError::NotFound("module"))?;
+        let course_id = edit.course.id;
         if target.course_id != course_id {
             return Err(CourseError::invalid(
                 "toModuleId",
@@ -930,12 +941,7 @@ impl Courses {
         actor: &Actor,
         lesson_id: Uuid,
     ) -> Result<(course::Model, lesson::Model), CourseError> {
-        let course_id = find_lesson(&self.db, lesson_id).await?.course_id;
-        let edit = self.begin_edit(actor, course_id).await?;
-        let current = find_lesson(&edit.tx, lesson_id).await?;
-        if current.archived_at.is_some() {
-            return Err(archived_conflict("lesson"));
-        }
+        let (edit, current) = self.begin_lesson_edit(actor, lesson_id).await?;
         if edit.course.published_at.is_none() {
             return Err(CourseError::Conflict(
                 "the course has not been published yet; its lessons reach learners with it".into(),
@@ -956,7 +962,7 @@ impl Courses {
             "course.lesson.publish",
             "lesson",
             lesson_id,
-            json!({"courseId": course_id, "moduleId": model.module_id}),
+            json!({"courseId": course.id, "moduleId": model.module_id}),
         )
         .await?;
         Ok((course, model))
