@@ -1181,6 +1181,87 @@ async fn an_offline_package_lists_every_file_with_its_size_and_hash() {
     let doc_file = files.iter().find(|f| f["role"] == "DOCUMENT").unwrap();
     assert_eq!(doc_file["sha256"], sha256_hex(&doc));
 
+    // Once the course is out, a lesson added later is in its editors' package only, until it
+    // is published.
+    app.ok(
+        Some(&c.trainer),
+        "mutation($id: ID!) { submitCourseForReview(id: $id) { state } }",
+        json!({"id": c.course}),
+    )
+    .await;
+    app.ok(
+        Some(&c.admin),
+        "mutation($id: ID!) { approveCourse(id: $id) { state } }",
+        json!({"id": c.course}),
+    )
+    .await;
+    let module = id(&app
+        .ok(
+            Some(&c.trainer),
+            "query($id: ID!) { course(id: $id) { modules { id } } }",
+            json!({"id": c.course}),
+        )
+        .await["course"]["modules"][0]["id"]);
+    let extra = id(&app
+        .ok(
+            Some(&c.trainer),
+            "mutation($m: ID!, $i: CreateLessonInput!) { createLesson(moduleId: $m, input: $i) { id } }",
+            json!({"m": module, "i": {"title": "Bahan tambahan", "kind": "DOCUMENT"}}),
+        )
+        .await["createLesson"]["id"]);
+    let more = pdf(3, 100);
+    let added = upload(
+        &app,
+        &c.trainer,
+        &extra,
+        "tambahan.pdf",
+        "application/pdf",
+        &more,
+    )
+    .await;
+    let m = settled(&app, &c.trainer, added["material"]["id"].as_str().unwrap()).await;
+    assert_eq!(m["state"], "READY", "{m}");
+    let cohort = id(&app
+        .ok(
+            Some(&c.admin),
+            "mutation($c: ID!, $i: CreateCohortInput!) { createCohort(courseId: $c, input: $i) { id } }",
+            json!({"c": c.course, "i": {"name": "Angkatan I"}}),
+        )
+        .await["createCohort"]["id"]);
+    let (_, learner) = app
+        .signed_in(&c.admin, "asn@dinkes.go.id", &["LEARNER"], None)
+        .await;
+    app.ok(
+        Some(&learner),
+        "mutation($c: ID!) { enroll(cohortId: $c) { state } }",
+        json!({"c": cohort}),
+    )
+    .await;
+    let extra_file = format!("lessons/{extra}/document.pdf");
+    let listed = |token: String| {
+        let (app, course) = (&app, c.course.clone());
+        async move {
+            app.ok(Some(&token), OFFLINE, json!({"c": course, "r": "240p"}))
+                .await["offlinePackage"]["files"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| f["path"].as_str().unwrap().to_owned())
+                .collect::<Vec<String>>()
+        }
+    };
+    let theirs = listed(learner.clone()).await;
+    assert!(!theirs.contains(&extra_file), "{theirs:?}");
+    assert_eq!(theirs.len(), files.len(), "the rest as before");
+    assert!(listed(c.trainer.clone()).await.contains(&extra_file));
+    app.ok(
+        Some(&c.trainer),
+        "mutation($id: ID!) { publishLesson(id: $id) { id } }",
+        json!({"id": extra}),
+    )
+    .await;
+    assert!(listed(learner).await.contains(&extra_file));
+
     let r = app
         .gql(
             Some(&c.trainer),
