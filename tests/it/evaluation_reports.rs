@@ -423,3 +423,47 @@ async fn each_question_version_is_its_own_item() {
     assert_eq!(a["reliabilityMethod"], "KR20");
     assert_eq!(a["reliability"], Value::Null);
 }
+
+#[tokio::test]
+async fn a_post_test_added_after_publication_is_reported_once_published() {
+    use crate::fixtures::reports::{create_lesson, pre_and_post};
+    let app = TestApp::spawn().await;
+    let w = world(&app).await;
+    let module = app
+        .ok(
+            Some(&w.trainer),
+            "query($id: ID!) { course(id: $id) { modules { id } } }",
+            json!({"id": w.course}),
+        )
+        .await["course"]["modules"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut lessons = Vec::new();
+    for title in ["Pre-test ulang", "Post-test ulang"] {
+        let input = json!({"title": title, "kind": "QUIZ"});
+        lessons.push(create_lesson(&app, &w.trainer, &module, input).await);
+    }
+    let (_, post) = pre_and_post(
+        &app,
+        &w.trainer,
+        (&lessons[0], &lessons[1]),
+        &w.questions,
+        60,
+    )
+    .await;
+    let posts = |r: &Value| column(&r["tests"], &["postTest", "quizId"]);
+    // Learners do not have it yet: it is not a test of the course's report.
+    let r = report(&app, &w.trainer, LEARNING, json!({"c": w.course})).await;
+    assert_eq!(posts(&r), vec![w.post.clone()], "{r}");
+    for lesson in &lessons {
+        app.ok(
+            Some(&w.trainer),
+            "mutation($id: ID!) { publishLesson(id: $id) { id } }",
+            json!({"id": lesson}),
+        )
+        .await;
+    }
+    let r = report(&app, &w.trainer, LEARNING, json!({"c": w.course})).await;
+    assert_eq!(posts(&r), vec![w.post.clone(), post], "{r}");
+}

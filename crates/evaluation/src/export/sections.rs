@@ -927,7 +927,8 @@ struct QuizTitle {
     title: String,
 }
 
-/// Item analysis of every quiz of the course, in course order, with the lesson titles.
+/// Item analysis of every quiz of the course whose lesson is published, in course order, with
+/// the lesson titles.
 async fn item_analyses(
     conn: &DatabaseConnection,
     course_id: Uuid,
@@ -939,7 +940,8 @@ async fn item_analyses(
             "SELECT q.id AS id, l.title AS title FROM quizzes q \
              JOIN lessons l ON l.id = q.lesson_id \
              JOIN course_modules m ON m.id = l.module_id \
-             WHERE q.course_id = {} ORDER BY m.position, l.position, q.id",
+             WHERE q.course_id = {} AND l.published_at IS NOT NULL \
+             ORDER BY m.position, l.position, q.id",
             ph(backend, 1)
         ),
         [course_id.into()],

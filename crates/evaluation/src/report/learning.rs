@@ -285,7 +285,8 @@ pub(crate) async fn learning(
     let backend = conn.get_database_backend();
     let p = |n| ph(backend, n);
 
-    // 1. The course's post-tests with their pre-tests, in course order.
+    // 1. The course's post-tests with their pre-tests, in course order; a post-test lesson
+    // not published yet has had no learners.
     let pairs_sql = format!(
         "SELECT q.id AS post_id, q.lesson_id AS post_lesson_id, l.title AS post_title, \
          pq.id AS pre_id, pq.lesson_id AS pre_lesson_id, pl.title AS pre_title \
@@ -294,7 +295,7 @@ pub(crate) async fn learning(
          JOIN lessons l ON l.id = q.lesson_id \
          JOIN lessons pl ON pl.id = pq.lesson_id \
          JOIN course_modules m ON m.id = l.module_id \
-         WHERE q.course_id = {course} AND q.kind = {kind} \
+         WHERE q.course_id = {course} AND q.kind = {kind} AND l.published_at IS NOT NULL \
          ORDER BY m.position, l.position, q.id",
         course = p(1),
         kind = p(2),

@@ -276,8 +276,8 @@ fn subtree(
     }
 }
 
-/// The paired post-tests of the courses matching `course_condition` (on `q.course_id`), in
-/// course order within each course. One statement.
+/// The paired post-tests of the courses matching `course_condition` (on `q.course_id`) whose
+/// lessons are published, in course order within each course. One statement.
 async fn paired_post_tests(
     conn: &impl ConnectionTrait,
     course_condition: &str,
@@ -291,7 +291,7 @@ async fn paired_post_tests(
          JOIN quizzes pq ON pq.id = q.paired_quiz_id \
          JOIN lessons l ON l.id = q.lesson_id \
          JOIN course_modules m ON m.id = l.module_id \
-         WHERE {course_condition} AND q.kind = {kind} \
+         WHERE {course_condition} AND q.kind = {kind} AND l.published_at IS NOT NULL \
          ORDER BY q.course_id, m.position, l.position, q.id",
         kind = ph(backend, values.len() + 1),
     );
