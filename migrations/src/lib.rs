@@ -19,6 +19,7 @@ mod m20261129_000009_lesson_last_event;
 mod m20261130_000010_refresh_token_expiry;
 mod m20261130_000011_quiz_attempt_pages;
 mod m20261130_000012_lesson_publication;
+mod one_column;
 mod one_index;
 
 /// A named foreign key from `(table, column)` to `(table, column)`: the shape every migration

@@ -10,7 +10,6 @@
 //! Rows written before this migration get the time of their latest stored event.
 
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::schema::timestamp_with_time_zone_null;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -34,14 +33,12 @@ enum ProgressEvents {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(LessonProgress::Table)
-                    .add_column(timestamp_with_time_zone_null(LessonProgress::LastEventAt))
-                    .to_owned(),
-            )
-            .await?;
+        crate::one_column::add_timestamp(
+            manager,
+            LessonProgress::Table,
+            LessonProgress::LastEventAt,
+        )
+        .await?;
         let latest = Query::select()
             .expr(Expr::col((ProgressEvents::Table, ProgressEvents::OccurredAt)).max())
             .from(ProgressEvents::Table)
@@ -65,13 +62,6 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(LessonProgress::Table)
-                    .drop_column(LessonProgress::LastEventAt)
-                    .to_owned(),
-            )
-            .await
+        crate::one_column::drop(manager, LessonProgress::Table, LessonProgress::LastEventAt).await
     }
 }

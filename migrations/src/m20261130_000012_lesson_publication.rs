@@ -10,7 +10,6 @@
 //! published count as published, when the course was or, if added later, when they were added.
 
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::schema::timestamp_with_time_zone_null;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -33,14 +32,7 @@ enum Courses {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Lessons::Table)
-                    .add_column(timestamp_with_time_zone_null(Lessons::PublishedAt))
-                    .to_owned(),
-            )
-            .await?;
+        crate::one_column::add_timestamp(manager, Lessons::Table, Lessons::PublishedAt).await?;
         // NULL for the lessons of a course never published.
         let course_published = Query::select()
             .column((Courses::Table, Courses::PublishedAt))
@@ -71,13 +63,6 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Lessons::Table)
-                    .drop_column(Lessons::PublishedAt)
-                    .to_owned(),
-            )
-            .await
+        crate::one_column::drop(manager, Lessons::Table, Lessons::PublishedAt).await
     }
 }
