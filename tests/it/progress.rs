@@ -1163,22 +1163,19 @@ async fn a_lesson_added_after_publication_counts_only_once_published() {
         )
         .await["createLesson"]["id"]);
     let t0 = hours_ago(5);
+    // Both lessons published with the course, opened a minute apart.
+    let published = [
+        ev(&c.lessons[0], "OPENED", t0, json!({})),
+        ev(
+            &c.lessons[1],
+            "OPENED",
+            t0 + Duration::minutes(1),
+            json!({}),
+        ),
+    ];
 
     // Unpublished, the new required lesson does not hold learners back...
-    let out = sync(
-        &app,
-        &a,
-        &[
-            ev(&c.lessons[0], "OPENED", t0, json!({})),
-            ev(
-                &c.lessons[1],
-                "OPENED",
-                t0 + Duration::minutes(1),
-                json!({}),
-            ),
-        ],
-    )
-    .await;
+    let out = sync(&app, &a, &published).await;
     let e = &out["enrollments"][0];
     assert_eq!(
         (&e["requiredTotal"], &e["completed"]),
@@ -1197,20 +1194,7 @@ async fn a_lesson_added_after_publication_counts_only_once_published() {
     app.ok(Some(&admin), PUBLISH, json!({"id": extra})).await;
 
     // From then on it counts for those still learning, and comes next for them.
-    let out = sync(
-        &app,
-        &b,
-        &[
-            ev(&c.lessons[0], "OPENED", t0, json!({})),
-            ev(
-                &c.lessons[1],
-                "OPENED",
-                t0 + Duration::minutes(1),
-                json!({}),
-            ),
-        ],
-    )
-    .await;
+    let out = sync(&app, &b, &published).await;
     let e = &out["enrollments"][0];
     assert_eq!(
         (&e["requiredDone"], &e["requiredTotal"], &e["completed"]),
