@@ -23,7 +23,7 @@ const MOVE_LESSON: &str = "mutation($l: ID!, $m: ID!, $p: Int!) { moveLesson(les
 const DELETE_LESSON: &str = "mutation($id: ID!) { deleteLesson(id: $id) { id archived } }";
 const DELETE_MODULE: &str = "mutation($id: ID!) { deleteModule(id: $id) { id archived } }";
 const PUBLISH_LESSON: &str = "mutation($id: ID!) { publishLesson(id: $id) { id publishedAt } }";
-const OUTLINE: &str = "query($id: ID!) { course(id: $id) { readinessProblems modules { id lessons { id publishedAt } } } }";
+const OUTLINE: &str = "query($id: ID!) { course(id: $id) { readinessProblems modules { id lessons { id publishedAt readinessProblems } } } }";
 const CATALOGUE: &str = "query($s: String, $t: CompetencyType, $tag: String, $min: Int, $max: Int, $mine: Boolean, $st: CourseState, $first: Int, $after: String) { catalogue(search: $s, competencyType: $t, tag: $tag, minJp: $min, maxJp: $max, mine: $mine, state: $st, first: $first, after: $after) { edges { cursor node { code } } pageInfo { hasNextPage endCursor } } }";
 
 /// The people of most tests.
@@ -1169,6 +1169,17 @@ async fn outline(app: &TestApp, token: &str, course: &str) -> Value {
     app.ok(Some(token), OUTLINE, json!({ "id": course })).await["course"].clone()
 }
 
+/// Each lesson of an outline with its `readinessProblems`, in course order.
+fn lesson_problems(course: &Value) -> Vec<(String, Value)> {
+    course["modules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|m| m["lessons"].as_array().unwrap())
+        .map(|l| (id_str(&l["id"]), l["readinessProblems"].clone()))
+        .collect()
+}
+
 fn message_of(r: &Value) -> String {
     r["errors"][0]["message"]
         .as_str()
@@ -1228,6 +1239,30 @@ async fn a_lesson_added_after_publication_reaches_learners_once_published() {
         seen["readinessProblems"],
         json!(["lesson \"Rekaman\" has no recording yet"])
     );
+    // Each lesson tells its editors what keeps it back; anyone else is told nothing.
+    let recording_missing = json!(["lesson \"Rekaman\" has no recording yet"]);
+    assert_eq!(
+        lesson_problems(&seen),
+        vec![
+            (first.clone(), json!([])),
+            (video.clone(), recording_missing.clone()),
+            (summary.clone(), json!([])),
+            (closing.clone(), json!([])),
+        ]
+    );
+    assert_eq!(
+        lesson_problems(&outline(&app, &c.admin, &id).await)[1],
+        (video.clone(), recording_missing.clone())
+    );
+    for token in [&c.other, &c.learner] {
+        let seen = outline(&app, token, &id).await;
+        assert_eq!(seen["readinessProblems"], Value::Null);
+        assert_eq!(
+            lesson_problems(&seen),
+            vec![(first.clone(), Value::Null)],
+            "only the published lesson, with nothing about readiness"
+        );
+    }
     let learner_view = || async { outline_of(&outline(&app, &c.learner, &id).await) };
     assert_eq!(
         learner_view().await,
@@ -1315,12 +1350,18 @@ async fn a_lesson_added_after_publication_reaches_learners_once_published() {
     let seen = outline_of(&outline(&app, t, &id).await);
     assert_eq!(seen[0].1[1], (video.clone(), false));
 
-    // An archived lesson is not published.
+    // An archived lesson is not published, and nothing is said to be missing from it.
     app.ok(Some(t), DELETE_LESSON, json!({ "id": video })).await;
     let r = app
         .gql(Some(t), PUBLISH_LESSON, json!({ "id": video }))
         .await;
     assert_eq!(code_of(&r), "CONFLICT", "{r}");
+    let seen = outline(&app, t, &id).await;
+    assert_eq!(seen["readinessProblems"], json!([]));
+    assert!(
+        lesson_problems(&seen).contains(&(video.clone(), json!([]))),
+        "{seen}"
+    );
 }
 
 #[tokio::test]

@@ -1148,20 +1148,13 @@ async fn a_lesson_added_after_publication_counts_only_once_published() {
     .await;
     let (a, b) = two_learners(&app, &admin, &c).await;
     let admin_id = s(&app.ok(Some(&admin), "query { me { id } }", json!({})).await["me"]["id"]);
-    let module = s(&app
-        .ok(
-            Some(&admin),
-            "query($id: ID!) { course(id: $id) { modules { id } } }",
-            json!({"id": c.id}),
-        )
-        .await["course"]["modules"][0]["id"]);
-    let extra = s(&app
-        .ok(
-            Some(&admin),
-            CREATE_LESSON,
-            json!({"m": module, "i": {"title": "Tambahan", "kind": "VIDEO", "completionThreshold": 0.5}}),
-        )
-        .await["createLesson"]["id"]);
+    let (_, extra) = add_lesson(
+        &app,
+        &admin,
+        &c,
+        json!({"title": "Tambahan", "kind": "VIDEO", "completionThreshold": 0.5}),
+    )
+    .await;
     let t0 = hours_ago(5);
     // Both lessons published with the course, opened a minute apart.
     let published = [
@@ -1213,4 +1206,184 @@ async fn a_lesson_added_after_publication_counts_only_once_published() {
     let mine = app.ok(Some(&a), MY_LEARNING, json!({})).await;
     assert_eq!(mine["myLearning"]["items"][0]["completed"], true, "{mine}");
     assert_eq!(ledger_rows(&app).await.len(), 2);
+}
+
+/// Adds a lesson (`input`) to the first module of `c`, which is published: gives (module, lesson).
+async fn add_lesson(app: &TestApp, admin: &str, c: &Course, input: Value) -> (String, String) {
+    let module = s(&app
+        .ok(
+            Some(admin),
+            "query($id: ID!) { course(id: $id) { modules { id } } }",
+            json!({"id": c.id}),
+        )
+        .await["course"]["modules"][0]["id"]);
+    let lesson = s(&app
+        .ok(Some(admin), CREATE_LESSON, json!({"m": module, "i": input}))
+        .await["createLesson"]["id"]);
+    (module, lesson)
+}
+
+/// The course-plan jobs: (queued or running, succeeded, failed).
+async fn plan_jobs(app: &TestApp) -> (u64, u64, u64) {
+    use jobs::entity::{Column, Entity, Status};
+    let db = &app.server.state.db;
+    let count = |states: Vec<Status>| async move {
+        Entity::find()
+            .filter(Column::Kind.eq(course::structure::PLAN_CHANGED_JOB))
+            .filter(Column::State.is_in(states))
+            .count(db)
+            .await
+            .unwrap()
+    };
+    (
+        count(vec![Status::Queued, Status::Running]).await,
+        count(vec![Status::Succeeded]).await,
+        count(vec![Status::Failed]).await,
+    )
+}
+
+/// Waits until no course-plan job is queued or running; gives how many succeeded (none failed).
+async fn plan_jobs_done(app: &TestApp) -> u64 {
+    assert!(
+        lms_tests::eventually(std::time::Duration::from_secs(20), || async {
+            plan_jobs(app).await.0 == 0
+        })
+        .await,
+        "the plan jobs did not finish: {:?}",
+        plan_jobs(app).await
+    );
+    let (_, succeeded, failed) = plan_jobs(app).await;
+    assert_eq!(failed, 0, "a plan job failed");
+    succeeded
+}
+
+#[tokio::test]
+async fn enrollments_follow_a_changed_plan_without_waiting_for_a_sync() {
+    const MY_ENROLLMENT: &str = "query { myEnrollments { state requiredDone requiredTotal progressPercent completedAt } myLearning { items { nextLessonId } } }";
+    const ARCHIVE: &str = "mutation($id: ID!) { deleteLesson(id: $id) { archived } }";
+    const REORDER: &str =
+        "mutation($m: ID!, $l: [ID!]!) { reorderLessons(moduleId: $m, lessonIds: $l) { id } }";
+    const UPDATE: &str =
+        "mutation($id: ID!, $i: UpdateLessonInput!) { updateLesson(id: $id, input: $i) { id } }";
+    const PUBLISH: &str = "mutation($id: ID!) { publishLesson(id: $id) { publishedAt } }";
+    let app = TestApp::spawn_with(Options {
+        workers: 1,
+        ..Default::default()
+    })
+    .await;
+    let admin = app.admin().await;
+    let c = course(
+        &app,
+        &admin,
+        "ubah",
+        3,
+        &[text("Satu"), text("Dua"), text("Tiga")],
+    )
+    .await;
+    let (l1, l2, l3) = (&c.lessons[0], &c.lessons[1], &c.lessons[2]);
+    let (a, b) = two_learners(&app, &admin, &c).await;
+    let t0 = hours_ago(5);
+    sync(
+        &app,
+        &a,
+        &[
+            ev(l1, "OPENED", t0, json!({})),
+            ev(l2, "OPENED", t0 + Duration::minutes(1), json!({})),
+        ],
+    )
+    .await;
+    sync(&app, &b, &[ev(l1, "OPENED", t0, json!({}))]).await;
+    assert_eq!(
+        plan_jobs_done(&app).await,
+        0,
+        "publication is not a plan change"
+    );
+    // What each learner's own screens say; neither syncs again in this test.
+    let seen = |token: String| {
+        let app = &app;
+        async move {
+            let r = app.ok(Some(&token), MY_ENROLLMENT, json!({})).await;
+            let e = r["myEnrollments"][0].clone();
+            (
+                e["state"].as_str().unwrap().to_owned(),
+                e["requiredDone"].as_i64().unwrap(),
+                e["requiredTotal"].as_i64().unwrap(),
+                e["progressPercent"].as_f64().unwrap(),
+                r["myLearning"]["items"][0]["nextLessonId"].clone(),
+            )
+        }
+    };
+    assert_eq!(
+        seen(a.clone()).await,
+        ("ACTIVE".into(), 2, 3, 66.7, json!(l3))
+    );
+
+    // The required lesson that `a` had left is archived: `a` completes, at the time of the
+    // last lesson they did, with the course's JP; `b` has one lesson of two done.
+    let r = app.ok(Some(&admin), ARCHIVE, json!({"id": l3})).await;
+    assert_eq!(r["deleteLesson"]["archived"], true);
+    assert_eq!(plan_jobs_done(&app).await, 1);
+    assert_eq!(
+        seen(a.clone()).await,
+        ("COMPLETED".into(), 2, 2, 100.0, Value::Null)
+    );
+    let ledger = ledger_rows(&app).await;
+    assert_eq!(ledger.len(), 1);
+    assert_eq!(ledger[0].earned_at, t0 + Duration::minutes(1));
+    assert_eq!(
+        seen(b.clone()).await,
+        ("ACTIVE".into(), 1, 2, 50.0, json!(l2))
+    );
+
+    // A lesson published later counts, and comes next once it is put first.
+    let (module, l4) = add_lesson(
+        &app,
+        &admin,
+        &c,
+        json!({"title": "Empat", "kind": "TEXT", "body": "Isi."}),
+    )
+    .await;
+    assert_eq!(
+        plan_jobs_done(&app).await,
+        1,
+        "an unpublished lesson changes no plan"
+    );
+    app.ok(Some(&admin), PUBLISH, json!({"id": l4})).await;
+    assert_eq!(plan_jobs_done(&app).await, 2);
+    assert_eq!(
+        seen(b.clone()).await,
+        ("ACTIVE".into(), 1, 3, 33.3, json!(l2))
+    );
+    app.ok(
+        Some(&admin),
+        REORDER,
+        json!({"m": module, "l": [l4, l1, l2]}),
+    )
+    .await;
+    assert_eq!(plan_jobs_done(&app).await, 3);
+    assert_eq!(seen(b.clone()).await.4, json!(l4));
+
+    // Required no more, a lesson leaves the count; a new title changes nothing.
+    app.ok(
+        Some(&admin),
+        UPDATE,
+        json!({"id": l4, "i": {"required": false}}),
+    )
+    .await;
+    assert_eq!(plan_jobs_done(&app).await, 4);
+    assert_eq!(
+        seen(b.clone()).await,
+        ("ACTIVE".into(), 1, 2, 50.0, json!(l4))
+    );
+    app.ok(
+        Some(&admin),
+        UPDATE,
+        json!({"id": l2, "i": {"title": "Dua (baru)"}}),
+    )
+    .await;
+    assert_eq!(plan_jobs_done(&app).await, 4);
+
+    // `a` stays completed with one credit through all of it.
+    assert_eq!(seen(a.clone()).await.0, "COMPLETED");
+    assert_eq!(ledger_rows(&app).await.len(), 1);
 }

@@ -31,6 +31,7 @@ use crate::delivery::{self, LessonMedia};
 use crate::entity::{course, course_module, lesson};
 use crate::error::CourseError;
 use crate::lifecycle::{self, CompetencyType, CourseChanges, CourseState, NewCourse};
+use crate::readiness::LessonProblem;
 use crate::structure::{
     self, LessonChanges, LessonKind, ModuleChanges, NewLesson, NewModule, Removal,
 };
@@ -205,6 +206,8 @@ struct CourseCtx {
     model: course::Model,
     editor: OnceCell<bool>,
     content: OnceCell<bool>,
+    /// What keeps learners from its lessons, asked once per request for all of them.
+    readiness: OnceCell<Vec<LessonProblem>>,
 }
 
 impl CourseCtx {
@@ -229,6 +232,27 @@ impl CourseCtx {
             })
             .await
             .copied()
+    }
+
+    /// What keeps learners from the course's active lessons, for its editors; `None` for anyone
+    /// else. One check for the course and every lesson of it that the request asks about.
+    async fn readiness(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<&[LessonProblem]>> {
+        if !self.is_editor(ctx).await? {
+            return Ok(None);
+        }
+        let found = self
+            .readiness
+            .get_or_try_init(|| async {
+                courses(ctx)?
+                    .readiness_problems(actor(ctx)?, self.model.id)
+                    .await
+                    .gql()
+            })
+            .await?;
+        Ok(Some(found))
     }
 
     /// Checks that the caller may take the course's content (lesson bodies and media).
@@ -266,6 +290,7 @@ impl Course {
             model,
             editor: OnceCell::new(),
             content: OnceCell::new(),
+            readiness: OnceCell::new(),
         }))
     }
 
@@ -373,15 +398,12 @@ impl Course {
     async fn readiness_problems(
         &self,
         ctx: &Context<'_>,
-    ) -> async_graphql::Result<Option<Vec<String>>> {
-        if !self.0.is_editor(ctx).await? {
-            return Ok(None);
-        }
-        courses(ctx)?
-            .readiness_problems(actor(ctx)?, self.0.model.id)
-            .await
-            .map(Some)
-            .gql()
+    ) -> async_graphql::Result<Option<Vec<&str>>> {
+        Ok(self
+            .0
+            .readiness(ctx)
+            .await?
+            .map(|found| found.iter().map(|p| p.why.as_str()).collect()))
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.model.created_at
@@ -506,6 +528,23 @@ impl Lesson {
     /// later, by `publishLesson`. Null until then, and hidden from learners meanwhile.
     async fn published_at(&self) -> Option<DateTime<Utc>> {
         self.model.published_at
+    }
+    /// What keeps learners from it, one sentence each, as in the course's
+    /// `readinessProblems`: why `publishLesson` would refuse it now, or, for a lesson already
+    /// out, why the course could not be republished. Empty when it is ready, and for an archived
+    /// lesson, which no longer reaches learners. For the course's editors; `null` for anyone
+    /// else.
+    async fn readiness_problems(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<Vec<&str>>> {
+        Ok(self.course.readiness(ctx).await?.map(|found| {
+            found
+                .iter()
+                .filter(|p| p.lesson_id == self.model.id)
+                .map(|p| p.why.as_str())
+                .collect()
+        }))
     }
     /// The Markdown body: content, for those who may take the course (FORBIDDEN otherwise).
     async fn body(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
@@ -1006,7 +1045,9 @@ impl CourseMutation {
     /// Publishes a lesson added to a course that is already out, once it is ready for
     /// learners; until then they do not see it and it does not count toward completion. The
     /// lessons of a course not yet published go out with it (CONFLICT here). Publishing a
-    /// published lesson again returns it unchanged.
+    /// published lesson again returns it unchanged. Enrollments' figures (`requiredTotal`,
+    /// `nextLessonId`) follow in the background, as after any edit to a published course that
+    /// changes which lessons count or their order.
     async fn publish_lesson(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Lesson> {
         let actor = actor(ctx)?;
         let id = parse_id("id", &id)?;

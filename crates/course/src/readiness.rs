@@ -51,7 +51,7 @@ pub(crate) async fn problems(
     course_id: Uuid,
     scope: Scope,
     others: Option<&dyn LessonReadiness>,
-) -> Result<Vec<String>, CourseError> {
+) -> Result<Vec<LessonProblem>, CourseError> {
     let mut lessons = crate::delivery::course_lessons(conn, course_id).await?;
     if scope == Scope::Published {
         lessons.retain(|l| l.published_at.is_some());
@@ -59,24 +59,33 @@ pub(crate) async fn problems(
     problems_of(conn, &lessons, others).await
 }
 
-/// Every reason `lessons` (in course order) are not ready for learners, in that order.
+/// Every reason `lessons` (in course order) are not ready for learners, in that order, each with
+/// the lesson it is about.
 async fn problems_of(
     conn: &DatabaseTransaction,
     lessons: &[lesson::Model],
     others: Option<&dyn LessonReadiness>,
-) -> Result<Vec<String>, CourseError> {
+) -> Result<Vec<LessonProblem>, CourseError> {
     let mut found = crate::delivery::media_blockers(conn, lessons).await?;
     if let Some(others) = others {
         found.extend(others.not_ready(conn, lessons).await?);
     }
-    Ok(in_course_order(lessons, found))
-}
-
-/// `found` sorted by the position of its lesson in `lessons` (stable for one lesson's reasons).
-fn in_course_order(lessons: &[lesson::Model], mut found: Vec<(Uuid, String)>) -> Vec<String> {
+    // By the lesson's place in the course; stable for one lesson's reasons.
     let position = |id: &Uuid| lessons.iter().position(|l| l.id == *id);
     found.sort_by_key(|(id, _)| position(id));
-    found.into_iter().map(|(_, why)| why).collect()
+    Ok(found
+        .into_iter()
+        .map(|(lesson_id, why)| LessonProblem { lesson_id, why })
+        .collect())
+}
+
+/// One reason a lesson cannot reach learners yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LessonProblem {
+    /// The lesson.
+    pub lesson_id: Uuid,
+    /// One sentence naming the lesson and what is missing.
+    pub why: String,
 }
 
 /// Checks that the lessons of the course in `scope` can reach learners.
@@ -106,11 +115,11 @@ pub(crate) async fn require_lesson_ready(
 }
 
 /// CONFLICT naming the first problems of `found`, if any.
-fn refuse_unless_empty(found: Vec<String>) -> Result<(), CourseError> {
+fn refuse_unless_empty(found: Vec<LessonProblem>) -> Result<(), CourseError> {
     if found.is_empty() {
         return Ok(());
     }
-    let shown: Vec<&str> = found.iter().take(SHOWN).map(String::as_str).collect();
+    let shown: Vec<&str> = found.iter().take(SHOWN).map(|p| p.why.as_str()).collect();
     let more = found.len().saturating_sub(shown.len());
     let tail = if more > 0 {
         format!(" (and {more} more)")
@@ -125,7 +134,7 @@ fn refuse_unless_empty(found: Vec<String>) -> Result<(), CourseError> {
 
 impl Courses {
     /// What keeps learners from the active lessons of `course_id`, published or not (see
-    /// [`problems`]), for its editors.
+    /// [`problems`]), in course order, for its editors.
     ///
     /// # Errors
     /// NOT_FOUND; FORBIDDEN for non-editors; INTERNAL on database failure.
@@ -133,7 +142,7 @@ impl Courses {
         &self,
         actor: &Actor,
         course_id: Uuid,
-    ) -> Result<Vec<String>, CourseError> {
+    ) -> Result<Vec<LessonProblem>, CourseError> {
         // One snapshot for every statement (the port takes a transaction); nothing is written.
         let tx = self.db.begin().await?;
         let course = crate::access::find_course(&tx, course_id).await?;

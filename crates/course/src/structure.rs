@@ -39,6 +39,14 @@ pub const MAX_MODULE_DESCRIPTION: usize = 10_000;
 pub const MAX_BODY_BYTES: usize = 200 * 1024;
 /// The default completion threshold of video and document lessons.
 pub const DEFAULT_THRESHOLD: f64 = 0.9;
+/// The job that brings the enrollments of a course already out up to date after an edit
+/// changed which lessons count toward completion, what completes them, or their order
+/// (`requiredTotal`, `nextLessonId`, a completion that archiving a required lesson made due).
+/// The progress crate runs it, since course cannot depend on progress. Payload:
+/// `{"courseId": "<uuid>"}`.
+pub const PLAN_CHANGED_JOB: &str = "course.plan_changed";
+/// Attempts of a [`PLAN_CHANGED_JOB`].
+const PLAN_CHANGED_ATTEMPTS: u32 = 5;
 
 /// What a lesson is made of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, async_graphql::Enum)]
@@ -463,6 +471,26 @@ impl Courses {
         Ok((edit, current))
     }
 
+    /// Queues [`PLAN_CHANGED_JOB`] in `edit`'s transaction when the course has been published
+    /// (before that no learner has a record to bring up to date). Edits in a row leave one job.
+    ///
+    /// # Errors
+    /// INTERNAL when the insert fails.
+    async fn plan_changed(&self, edit: &crate::lifecycle::Edit) -> Result<(), CourseError> {
+        if edit.course.published_at.is_some() {
+            self.jobs
+                .enqueue_once_in(
+                    &edit.tx,
+                    PLAN_CHANGED_JOB,
+                    json!({ "courseId": edit.course.id }),
+                    None,
+                    PLAN_CHANGED_ATTEMPTS,
+                )
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Adds a module to a course.
     ///
     /// # Errors
@@ -593,6 +621,7 @@ impl Courses {
             am.archived_at = Set(Some(edit.now));
             am.updated_at = Set(edit.now);
             am.update(&edit.tx).await?;
+            self.plan_changed(&edit).await?;
             Removal::Archived
         } else {
             let lessons: Vec<Uuid> = lesson::Entity::find()
@@ -647,6 +676,7 @@ impl Courses {
             .map(|id| (*id, positions.get(id).copied().unwrap_or(-1)))
             .collect();
         number_modules(&edit.tx, &order, edit.now).await?;
+        self.plan_changed(&edit).await?;
         let course = edit.course.clone();
         edit.finish(
             actor,
@@ -773,6 +803,9 @@ impl Courses {
         }
         am.updated_at = Set(edit.now);
         let model = am.update(&edit.tx).await?;
+        if model.published_at.is_some() && (changes.required.is_some() || threshold.is_some()) {
+            self.plan_changed(&edit).await?;
+        }
         let course = edit.course.clone();
         edit.finish(
             actor,
@@ -803,10 +836,14 @@ impl Courses {
         }
         let module_id = current.module_id;
         let removal = if edit.course.published_at.is_some() {
+            let published = current.published_at.is_some();
             let mut am: lesson::ActiveModel = current.into();
             am.archived_at = Set(Some(edit.now));
             am.updated_at = Set(edit.now);
             am.update(&edit.tx).await?;
+            if published {
+                self.plan_changed(&edit).await?;
+            }
             Removal::Archived
         } else {
             delete_lessons(&edit.tx, &[lesson_id]).await?;
@@ -856,6 +893,7 @@ impl Courses {
             .map(|id| (*id, module_id, positions.get(id).copied().unwrap_or(-1)))
             .collect();
         number_lessons(&edit.tx, module_id, &order, edit.now).await?;
+        self.plan_changed(&edit).await?;
         let course = edit.course.clone();
         edit.finish(
             actor,
@@ -914,6 +952,7 @@ impl Courses {
         order.insert(at, (lesson_id, from_module, current.position));
         number_lessons(&edit.tx, to_module_id, &order, edit.now).await?;
         let model = find_lesson(&edit.tx, lesson_id).await?;
+        self.plan_changed(&edit).await?;
         let course = edit.course.clone();
         edit.finish(
             actor,
@@ -956,6 +995,7 @@ impl Courses {
         am.published_at = Set(Some(edit.now));
         am.updated_at = Set(edit.now);
         let model = am.update(&edit.tx).await?;
+        self.plan_changed(&edit).await?;
         let course = edit.course.clone();
         edit.finish(
             actor,

@@ -53,6 +53,8 @@ pub struct AppState {
     pub courses: course::Courses,
     /// Enrollment service (also identity's people observer and the courses' learner check).
     pub enrollments: enrollment::Enrollments,
+    /// Progress service (its job following course plan changes is wired here).
+    pub progress: progress::Progress,
     /// Quiz service (its attempt-closing job is wired here).
     pub quizzes: quiz::Quizzes,
     /// Evaluation service (its sweep job and certificate routes are wired here).
@@ -168,6 +170,10 @@ pub async fn build_state(
             .await
             .context("seeding the default survey templates")?;
     }
+    // No progress in lessons a gating pre-test keeps locked; progress cannot depend on quiz.
+    let progress = progress::Progress::new(db.clone(), clock.clone())
+        .with_lesson_locks(Arc::new(quiz::gate::PreTestGate))
+        .with_sync_queue(config.sync_queue);
     let schema = schema::builder(config.graphiql)
         .data(db.clone())
         .data(clock.clone())
@@ -176,13 +182,7 @@ pub async fn build_state(
         .data(store.clone())
         .data(courses.clone())
         .data(enrollments.clone())
-        .data(
-            // No progress in lessons a gating pre-test keeps locked; progress cannot depend
-            // on quiz.
-            progress::Progress::new(db.clone(), clock.clone())
-                .with_lesson_locks(Arc::new(quiz::gate::PreTestGate))
-                .with_sync_queue(config.sync_queue),
-        )
+        .data(progress.clone())
         .data(quizzes.clone())
         .data(evaluation.clone())
         .finish();
@@ -194,6 +194,7 @@ pub async fn build_state(
         store,
         courses,
         enrollments,
+        progress,
         quizzes,
         evaluation,
         metrics: Arc::new(metrics::Metrics::default()),

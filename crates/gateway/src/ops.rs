@@ -85,6 +85,7 @@ pub fn register_handlers(worker: &mut Worker, state: &AppState) {
         .job_handlers()
         .into_iter()
         .chain(state.quizzes.job_handlers())
+        .chain(state.progress.job_handlers())
         .chain(state.evaluation.job_handlers())
     {
         worker.register(handler);

@@ -217,6 +217,21 @@ pub enum FailOutcome {
     LeaseLost,
 }
 
+/// Whether a job of `kind` (with `payload`, when given) is queued on `conn`.
+async fn queued<C: ConnectionTrait>(
+    conn: &C,
+    kind: &str,
+    payload: Option<&serde_json::Value>,
+) -> Result<bool, JobError> {
+    let mut find = Entity::find()
+        .filter(Column::Kind.eq(kind))
+        .filter(Column::State.eq(Status::Queued));
+    if let Some(payload) = payload {
+        find = find.filter(Column::Payload.eq(payload.to_string()));
+    }
+    Ok(find.count(conn).await? > 0)
+}
+
 /// The durable job queue on the platform's database.
 #[derive(Debug, Clone)]
 pub struct JobQueue {
@@ -313,6 +328,29 @@ impl JobQueue {
         Ok(id)
     }
 
+    /// [`JobQueue::enqueue_in`] unless a job of `kind` with the same payload is still queued:
+    /// many changes in a row leave one job to act on them all. A running job does not count, as
+    /// it may have read what came before the change. Returns whether it enqueued one. Callers
+    /// serialise their changes (a row lock, a write transaction), so two cannot both enqueue.
+    ///
+    /// # Errors
+    /// As [`JobQueue::enqueue`].
+    pub async fn enqueue_once_in<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        kind: &str,
+        payload: serde_json::Value,
+        run_at: Option<DateTime<Utc>>,
+        max_attempts: u32,
+    ) -> Result<bool, JobError> {
+        if queued(conn, kind, Some(&payload)).await? {
+            return Ok(false);
+        }
+        self.enqueue_in(conn, kind, payload, run_at, max_attempts)
+            .await?;
+        Ok(true)
+    }
+
     /// Enqueues a job of `kind` due at `run_at` (now when `None`) unless one of that kind is
     /// already queued: the way a periodic job (one that enqueues its own successor) is started
     /// by every worker without piling up copies. Returns whether it enqueued one.
@@ -329,12 +367,7 @@ impl JobQueue {
         // The write transaction makes the check and the insert one step: two workers starting
         // together do not both enqueue.
         let txn = kernel::db::begin_write(&self.db).await?;
-        let queued = Entity::find()
-            .filter(Column::Kind.eq(kind))
-            .filter(Column::State.eq(Status::Queued))
-            .count(&txn)
-            .await?;
-        if queued > 0 {
+        if queued(&txn, kind, None).await? {
             return Ok(false);
         }
         self.enqueue_in(&txn, kind, payload, run_at, max_attempts)

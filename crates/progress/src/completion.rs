@@ -413,70 +413,7 @@ impl Progress {
         }
         let now = self.clock.now();
         let txn = kernel::db::begin_write(&self.db).await?;
-        let plans = plan::load(&txn, &[course_id]).await?;
-        let plan = plans
-            .get(&course_id)
-            .ok_or(ProgressError::NotFound("course"))?;
-        let enrollments = enrollment_entity::Entity::find()
-            .filter(enrollment_entity::Column::CourseId.eq(course_id))
-            .filter(
-                enrollment_entity::Column::State
-                    .is_in([enrollment::state::ACTIVE, enrollment::state::COMPLETED]),
-            )
-            .all(&txn)
-            .await?;
-        let mut rows_by: HashMap<Uuid, Vec<lesson_progress::Model>> = HashMap::new();
-        for chunk in enrollments.chunks(CHUNK) {
-            let rows = lesson_progress::Entity::find()
-                .filter(lesson_progress::Column::EnrollmentId.is_in(chunk.iter().map(|e| e.id)))
-                .all(&txn)
-                .await?;
-            for r in rows {
-                rows_by.entry(r.enrollment_id).or_default().push(r);
-            }
-        }
-        let mut out = Recomputed {
-            enrollments: enrollments.len(),
-            ..Recomputed::default()
-        };
-        for e in &enrollments {
-            let rows = rows_by.entry(e.id).or_default();
-            for row in rows.iter_mut().filter(|r| r.completed_at.is_none()) {
-                let Some(lesson) = plan.lessons.get(&row.lesson_id) else {
-                    continue;
-                };
-                if !state_of(row)?.satisfies(&lesson.rule) {
-                    continue;
-                }
-                let at = replayed_completion(&txn, e.id, row.lesson_id, &lesson.rule)
-                    .await?
-                    .unwrap_or(row.updated_at);
-                lesson_progress::Entity::update_many()
-                    .col_expr(lesson_progress::Column::CompletedAt, Expr::value(at))
-                    .col_expr(lesson_progress::Column::UpdatedAt, Expr::value(now))
-                    .filter(lesson_progress::Column::Id.eq(row.id))
-                    .exec(&txn)
-                    .await?;
-                row.completed_at = Some(at);
-                out.lessons_completed += 1;
-            }
-        }
-        for chunk in enrollments.chunks(CHUNK) {
-            let items: Vec<Refresh<'_>> = chunk
-                .iter()
-                .map(|e| Refresh {
-                    enrollment: e,
-                    plan,
-                    rows: rows_by.get(&e.id).map_or(&[][..], Vec::as_slice),
-                    activity: None,
-                })
-                .collect();
-            out.enrollments_completed += refresh_enrollments(&txn, &items, now)
-                .await?
-                .iter()
-                .filter(|r| r.completed_now)
-                .count();
-        }
+        let out = recompute(&txn, course_id, now).await?;
         identity::audit::record(
             &txn,
             actor,
@@ -493,5 +430,123 @@ impl Progress {
         .await?;
         txn.commit().await?;
         Ok(out)
+    }
+
+    /// [`Progress::recompute_completions`] run by the platform after an edit changed the plan
+    /// of `course_id` ([`course::structure::PLAN_CHANGED_JOB`]): the edit is the audited act.
+    ///
+    /// # Errors
+    /// NOT_FOUND for an unknown course; INTERNAL on database failure.
+    pub async fn follow_plan_change(&self, course_id: Uuid) -> Result<Recomputed, ProgressError> {
+        let txn = kernel::db::begin_write(&self.db).await?;
+        let out = recompute(&txn, course_id, self.clock.now()).await?;
+        txn.commit().await?;
+        Ok(out)
+    }
+}
+
+/// Re-evaluates every active or completed enrollment of `course_id` under the course's current
+/// plan: lesson rows whose rule now holds complete at the time it first held, each enrollment's
+/// figures are recomputed, and those whose required lessons are now all complete complete.
+///
+/// Runs beside the sync writers without locking their rows: a sync committing meanwhile may
+/// leave an enrollment's figures one sync behind until its next sync (a completion is never
+/// lost: it is only ever added, and every sync recomputes the figures).
+async fn recompute(
+    txn: &sea_orm::DatabaseTransaction,
+    course_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Recomputed, ProgressError> {
+    let plans = plan::load(txn, &[course_id]).await?;
+    let plan = plans
+        .get(&course_id)
+        .ok_or(ProgressError::NotFound("course"))?;
+    let enrollments = enrollment_entity::Entity::find()
+        .filter(enrollment_entity::Column::CourseId.eq(course_id))
+        .filter(
+            enrollment_entity::Column::State
+                .is_in([enrollment::state::ACTIVE, enrollment::state::COMPLETED]),
+        )
+        .all(txn)
+        .await?;
+    let mut rows_by: HashMap<Uuid, Vec<lesson_progress::Model>> = HashMap::new();
+    for chunk in enrollments.chunks(CHUNK) {
+        let rows = lesson_progress::Entity::find()
+            .filter(lesson_progress::Column::EnrollmentId.is_in(chunk.iter().map(|e| e.id)))
+            .all(txn)
+            .await?;
+        for r in rows {
+            rows_by.entry(r.enrollment_id).or_default().push(r);
+        }
+    }
+    let mut out = Recomputed {
+        enrollments: enrollments.len(),
+        ..Recomputed::default()
+    };
+    for e in &enrollments {
+        let rows = rows_by.entry(e.id).or_default();
+        for row in rows.iter_mut().filter(|r| r.completed_at.is_none()) {
+            let Some(lesson) = plan.lessons.get(&row.lesson_id) else {
+                continue;
+            };
+            if !state_of(row)?.satisfies(&lesson.rule) {
+                continue;
+            }
+            let at = replayed_completion(txn, e.id, row.lesson_id, &lesson.rule)
+                .await?
+                .unwrap_or(row.updated_at);
+            lesson_progress::Entity::update_many()
+                .col_expr(lesson_progress::Column::CompletedAt, Expr::value(at))
+                .col_expr(lesson_progress::Column::UpdatedAt, Expr::value(now))
+                .filter(lesson_progress::Column::Id.eq(row.id))
+                .exec(txn)
+                .await?;
+            row.completed_at = Some(at);
+            out.lessons_completed += 1;
+        }
+    }
+    for chunk in enrollments.chunks(CHUNK) {
+        let items: Vec<Refresh<'_>> = chunk
+            .iter()
+            .map(|e| Refresh {
+                enrollment: e,
+                plan,
+                rows: rows_by.get(&e.id).map_or(&[][..], Vec::as_slice),
+                activity: None,
+            })
+            .collect();
+        out.enrollments_completed += refresh_enrollments(txn, &items, now)
+            .await?
+            .iter()
+            .filter(|r| r.completed_now)
+            .count();
+    }
+    Ok(out)
+}
+
+/// Runs [`course::structure::PLAN_CHANGED_JOB`].
+pub(crate) struct FollowPlanChange(pub(crate) Progress);
+
+#[async_trait::async_trait]
+impl jobs::JobHandler for FollowPlanChange {
+    fn kind(&self) -> &'static str {
+        course::structure::PLAN_CHANGED_JOB
+    }
+
+    async fn run(&self, payload: serde_json::Value) -> Result<(), jobs::HandlerError> {
+        let course_id = payload
+            .get("courseId")
+            .and_then(serde_json::Value::as_str)
+            .and_then(|s| Uuid::parse_str(s).ok())
+            .ok_or("the job payload has no valid `courseId`")?;
+        let out = self.0.follow_plan_change(course_id).await?;
+        tracing::info!(
+            %course_id,
+            enrollments = out.enrollments,
+            lessons_completed = out.lessons_completed,
+            enrollments_completed = out.enrollments_completed,
+            "enrollments follow the course's changed plan"
+        );
+        Ok(())
     }
 }

@@ -671,7 +671,9 @@ impl ProgressMutation {
     }
 
     /// Re-evaluates every enrollment of a course under its current completion rules; completes
-    /// those that now satisfy them, never revokes. Admins; audited.
+    /// those that now satisfy them, never revokes. Admins; audited. The platform runs the same
+    /// after each edit to a published course that changes which lessons count, what completes
+    /// them or their order; this is for anything else (a rule changed outside the API).
     async fn recompute_completions(
         &self,
         ctx: &Context<'_>,

@@ -58,6 +58,12 @@ impl Progress {
         self
     }
 
+    /// The background jobs this crate runs: bringing enrollments up to date after their
+    /// course's plan changed ([`course::structure::PLAN_CHANGED_JOB`]).
+    pub fn job_handlers(&self) -> Vec<Arc<dyn jobs::JobHandler>> {
+        vec![Arc::new(completion::FollowPlanChange(self.clone()))]
+    }
+
     /// The same service, turning syncs away with TOO_MANY_REQUESTS (and `retryAfter`) once
     /// `syncs` wait for one writer (default [`SYNC_QUEUE`]; at least 1). Called at wiring.
     #[must_use]

@@ -257,6 +257,44 @@ async fn a_job_enqueued_in_a_transaction_exists_only_if_it_commits() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn enqueue_once_adds_no_second_queued_job_with_the_same_payload() {
+    on_each_database(|db| async move {
+        let clock = manual_clock();
+        let queue = db.queue(&clock).await;
+        let conn = db.connect().await;
+        let once = |payload: serde_json::Value| {
+            let (queue, conn) = (queue.clone(), conn.clone());
+            async move {
+                queue
+                    .enqueue_once_in(&conn, "course.plan_changed", payload, None, 3)
+                    .await
+                    .unwrap()
+            }
+        };
+        let a = json!({"courseId": "a"});
+        assert!(once(a.clone()).await);
+        assert!(!once(a.clone()).await, "one is still queued");
+        assert!(once(json!({"courseId": "b"})).await, "another payload");
+        // Once it runs, a change after it needs a job of its own.
+        let first = queue.claim("w", LEASE).await.unwrap().unwrap();
+        assert_eq!(first.payload().unwrap(), a);
+        assert!(once(a.clone()).await);
+        assert!(!once(a.clone()).await);
+        assert!(queue.complete(&first, "w").await.unwrap());
+        let mut payloads = Vec::new();
+        while let Some(j) = queue.claim("w", LEASE).await.unwrap() {
+            payloads.push(j.payload().unwrap().to_string());
+        }
+        payloads.sort();
+        assert_eq!(
+            payloads,
+            [a.to_string(), json!({"courseId": "b"}).to_string()]
+        );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn enqueue_refuses_a_blank_or_long_kind_and_zero_attempts() {
     on_each_database(|db| async move {
         let queue = db.queue(&manual_clock()).await;
