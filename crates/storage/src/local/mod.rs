@@ -50,9 +50,6 @@ const READ_AHEAD: usize = 2;
 /// Bytes read together with the open (see [`open_range`]): a 1 MiB range, what PDF viewers and
 /// players commonly ask for, is then served in one trip to the blocking pool.
 const FIRST_READ: u64 = READ_CHUNK as u64;
-/// Bounds of the read started past the end of a served range (see [`prefetch_next_range`]).
-const PREFETCH_MIN: u64 = 256 * 1024;
-const PREFETCH_MAX: u64 = 4 * 1024 * 1024;
 
 /// How the local store is set up.
 #[derive(Debug, Clone)]
@@ -367,7 +364,7 @@ impl LocalStore {
         };
         let rest = served.start + first.len() as u64..served.end;
         let body = futures::stream::once(async move { Ok(first) })
-            .chain(read_chunks(file, rest, served.clone(), size))
+            .chain(read_chunks(file, rest))
             .boxed();
         Ok(GetObject {
             size,
@@ -858,9 +855,6 @@ fn open_range(
         .map_or_else(|| DEFAULT_CONTENT_TYPE.to_owned(), |r| r.content_type);
     let len = usize::try_from((served.end - served.start).min(FIRST_READ)).unwrap_or(READ_CHUNK);
     let first = read_at(&file, len, served.start).map_err(StorageError::io("read an object"))?;
-    if served.start + first.len() as u64 == served.end {
-        prefetch_next_range(&file, &served, size);
-    }
     Ok(Some(Opened {
         file: Arc::new(file),
         size,
@@ -870,55 +864,24 @@ fn open_range(
     }))
 }
 
-/// Starts reading from disk the bytes after `served`, as much again as `served` within
-/// [`PREFETCH_MIN`]..=[`PREFETCH_MAX`], without waiting for them.
-///
-/// Players, downloads and the offline package fetch a file in consecutive ranges, one request
-/// each, and every request opens a fresh handle whose kernel read-ahead starts from nothing.
-/// Started here, the next range's disk reads overlap this range's trip to the client instead of
-/// adding to the next request. A reader jumping about (a PDF viewer) costs at most the prefetch
-/// in extra reads. Only advice: a failure changes nothing.
-fn prefetch_next_range(file: &std::fs::File, served: &std::ops::Range<u64>, size: u64) {
-    if let Some(len) = prefetch_len(served, size) {
-        let _ = rustix::fs::fadvise(file, served.end, Some(len), rustix::fs::Advice::WillNeed);
-    }
-}
-
-/// How many bytes after `served` [`prefetch_next_range`] reads; `None` at the end of the file.
-fn prefetch_len(served: &std::ops::Range<u64>, size: u64) -> Option<std::num::NonZeroU64> {
-    let ahead = (served.end - served.start)
-        .clamp(PREFETCH_MIN, PREFETCH_MAX)
-        .min(size.saturating_sub(served.end));
-    std::num::NonZeroU64::new(ahead)
-}
-
 /// The bytes `served` of `file` as a stream of [`READ_CHUNK`]-sized reads at explicit offsets
 /// (`pread`: no shared cursor, one copy from the page cache into the chunk), each on the
 /// blocking pool, with [`READ_AHEAD`] chunks in flight so the next read overlaps the sending of
-/// the one before. The last read of `rest` prefetches what follows the whole `served` range.
+/// the one before.
 fn read_chunks(
     file: Arc<std::fs::File>,
-    rest: std::ops::Range<u64>,
     served: std::ops::Range<u64>,
-    size: u64,
 ) -> impl Stream<Item = std::io::Result<Bytes>> + Send + 'static {
-    let end = rest.end;
-    futures::stream::iter((rest.start..end).step_by(READ_CHUNK))
+    let end = served.end;
+    futures::stream::iter((served.start..end).step_by(READ_CHUNK))
         .map(move |at| {
             let file = Arc::clone(&file);
-            let served = served.clone();
             // At most READ_CHUNK: fits a usize.
             let len = usize::try_from((end - at).min(READ_CHUNK as u64)).unwrap_or(READ_CHUNK);
             async move {
-                tokio::task::spawn_blocking(move || {
-                    let read = read_at(&file, len, at)?;
-                    if at + len as u64 == served.end {
-                        prefetch_next_range(&file, &served, size);
-                    }
-                    Ok(read)
-                })
-                .await
-                .map_err(std::io::Error::other)?
+                tokio::task::spawn_blocking(move || read_at(&file, len, at))
+                    .await
+                    .map_err(std::io::Error::other)?
             }
         })
         .buffered(READ_AHEAD)
@@ -998,21 +961,6 @@ mod tests {
             "{url}"
         );
         let _ = std::fs::remove_dir_all(root);
-    }
-
-    #[test]
-    fn the_prefetch_reads_as_much_again_within_bounds_and_stops_at_the_end() {
-        const MIB: u64 = 1024 * 1024;
-        let ahead = |served: std::ops::Range<u64>, size| prefetch_len(&served, size).map(u64::from);
-        // A player's 1 MiB range: the next MiB.
-        assert_eq!(ahead(0..MIB, 200 * MIB), Some(MIB));
-        // A PDF viewer's small range: at least PREFETCH_MIN.
-        assert_eq!(ahead(10..20, 200 * MIB), Some(PREFETCH_MIN));
-        // A download's large range: at most PREFETCH_MAX.
-        assert_eq!(ahead(MIB..17 * MIB, 200 * MIB), Some(PREFETCH_MAX));
-        // Never past the end of the file, and nothing at the end.
-        assert_eq!(ahead(0..MIB, MIB + 5), Some(5));
-        assert_eq!(ahead(MIB..2 * MIB, 2 * MIB), None);
     }
 
     #[test]
