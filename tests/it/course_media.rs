@@ -116,7 +116,7 @@ fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 /// A PDF with `pages` pages and a stream of `padding` filler bytes, with a correct xref table.
-fn pdf(pages: usize, padding: usize) -> Vec<u8> {
+pub(crate) fn pdf(pages: usize, padding: usize) -> Vec<u8> {
     let mut out = b"%PDF-1.4\n%\xE2\xE3\xCF\xD3\n".to_vec();
     let kids: Vec<String> = (0..pages).map(|i| format!("{} 0 R", 3 + i)).collect();
     let mut bodies = vec![
@@ -248,7 +248,7 @@ async fn put_parts(app: &TestApp, session: &Value, bytes: &[u8], only: Option<&[
 }
 
 /// Uploads `bytes` whole and completes; returns the completed session.
-async fn upload(
+pub(crate) async fn upload(
     app: &TestApp,
     token: &str,
     lesson: &str,
@@ -276,7 +276,7 @@ async fn upload(
 }
 
 /// Waits (polling, with a deadline) until the material is ready or failed; returns it.
-async fn settled(app: &TestApp, token: &str, material: &str) -> Value {
+pub(crate) async fn settled(app: &TestApp, token: &str, material: &str) -> Value {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
     loop {
         let body = app
@@ -319,7 +319,7 @@ fn with_workers(workers: usize) -> Options {
 }
 
 /// Starts a worker inside a running app (for tests that first look at unprocessed state).
-fn start_worker(app: &TestApp) -> CancellationToken {
+pub(crate) fn start_worker(app: &TestApp) -> CancellationToken {
     let stop = CancellationToken::new();
     gateway::spawn_worker(&app.server.state, 1, &[], stop.clone());
     stop

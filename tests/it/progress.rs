@@ -1387,3 +1387,80 @@ async fn enrollments_follow_a_changed_plan_without_waiting_for_a_sync() {
     assert_eq!(seen(a.clone()).await.0, "COMPLETED");
     assert_eq!(ledger_rows(&app).await.len(), 1);
 }
+
+/// A document replaced after publication: while the new file waits to be processed, learners
+/// are held to the pages of the one they are shown; once it is ready, to the new one, and
+/// their enrollments follow without another sync.
+#[tokio::test]
+async fn a_replaced_material_counts_by_what_learners_are_shown() {
+    const MY_ENROLLMENT: &str =
+        "query { myEnrollments { state requiredDone requiredTotal progressPercent } }";
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let c = course(&app, &admin, "ganti", 2, &[document("Modul", 4, 1.0)]).await;
+    let doc = &c.lessons[0];
+    let (a, b) = two_learners(&app, &admin, &c).await;
+    let t0 = hours_ago(3);
+    let minutes = |m| t0 + Duration::minutes(m);
+    let out = sync(
+        &app,
+        &a,
+        &[
+            page(doc, t0, 1),
+            page(doc, minutes(1), 2),
+            page(doc, minutes(2), 3),
+        ],
+    )
+    .await;
+    assert_eq!(lesson_state(&out, doc)["share"], 0.75, "{out}");
+
+    // The trainer's revised module has 2 pages; it is uploaded, not yet processed.
+    let done = crate::course_media::upload(
+        &app,
+        &admin,
+        doc,
+        "modul-revisi.pdf",
+        "application/pdf",
+        &crate::course_media::pdf(2, 64),
+    )
+    .await;
+    assert_eq!(done["material"]["state"], "UPLOADED", "{done}");
+    let revised = s(&done["material"]["id"]);
+    assert_eq!(
+        plan_jobs(&app).await,
+        (0, 0, 0),
+        "a file not yet processed changes no plan"
+    );
+
+    // Meanwhile learners still read the 4 pages, and are measured by them.
+    let out = sync(&app, &a, &[page(doc, minutes(3), 4)]).await;
+    assert_eq!(lesson_state(&out, doc)["completed"], true, "{out}");
+    assert_eq!(out["enrollments"][0]["completed"], true, "{out}");
+    let out = sync(&app, &b, &[page(doc, t0, 1), page(doc, minutes(1), 2)]).await;
+    assert_eq!(lesson_state(&out, doc)["share"], 0.5, "{out}");
+    assert_eq!(out["enrollments"][0]["completed"], false, "{out}");
+
+    // Once processed, the 2 pages `b` saw are the whole module: `b` completes at the time of
+    // the second page, without syncing again.
+    let worker = crate::course_media::start_worker(&app);
+    let m = crate::course_media::settled(&app, &admin, &revised).await;
+    assert_eq!(
+        (m["state"].clone(), m["pageCount"].clone()),
+        (json!("READY"), json!(2)),
+        "{m}"
+    );
+    assert_eq!(plan_jobs_done(&app).await, 1);
+    worker.cancel();
+    let seen = app.ok(Some(&b), MY_ENROLLMENT, json!({})).await;
+    assert_eq!(
+        seen["myEnrollments"][0],
+        json!({"state": "COMPLETED", "requiredDone": 1, "requiredTotal": 1, "progressPercent": 100.0}),
+    );
+    let mut earned: Vec<_> = ledger_rows(&app)
+        .await
+        .iter()
+        .map(|r| r.earned_at)
+        .collect();
+    earned.sort();
+    assert_eq!(earned, vec![minutes(1), minutes(3)], "one credit each");
+}

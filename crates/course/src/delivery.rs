@@ -109,8 +109,9 @@ fn to_i32(n: Option<u32>) -> Option<i32> {
     n.and_then(|v| i32::try_from(v).ok())
 }
 
-/// The current material of each lesson, and the newest ready material of each lesson (what
-/// plays while a replacement is processed). Two statements whatever the number of lessons.
+/// The current material of each lesson by material id, and the earlier ready material of each
+/// lesson whose current one is not ready (what plays while a replacement is processed), by
+/// lesson id: everything [`playable`] looks at. One statement, two while a replacement waits.
 pub(crate) async fn materials_of(
     conn: &impl ConnectionTrait,
     lessons: &[lesson::Model],
@@ -122,33 +123,58 @@ pub(crate) async fn materials_of(
     CourseError,
 > {
     let current_ids: Vec<Uuid> = lessons.iter().filter_map(|l| l.material_id).collect();
-    let current: HashMap<Uuid, material::Model> = if current_ids.is_empty() {
-        HashMap::new()
-    } else {
-        material::Entity::find()
+    let mut current: HashMap<Uuid, material::Model> = HashMap::new();
+    if !current_ids.is_empty() {
+        for m in material::Entity::find()
             .filter(material::Column::Id.is_in(current_ids))
             .all(conn)
             .await?
-            .into_iter()
-            .map(|m| (m.id, m))
-            .collect()
-    };
-    let lesson_ids: Vec<Uuid> = lessons.iter().map(|l| l.id).collect();
-    let mut newest_ready = HashMap::new();
-    if !lesson_ids.is_empty() {
+        {
+            current.insert(m.id, m);
+        }
+    }
+    // A lesson's material is set by an upload and never cleared, so a lesson without one never
+    // had one; only a lesson whose current material is not ready can fall back.
+    let waiting: Vec<Uuid> = lessons
+        .iter()
+        .filter(|l| {
+            l.material_id
+                .is_some_and(|id| current.get(&id).is_none_or(|m| m.state != "ready"))
+        })
+        .map(|l| l.id)
+        .collect();
+    let mut earlier = HashMap::new();
+    if !waiting.is_empty() {
         let ready = material::Entity::find()
-            .filter(material::Column::LessonId.is_in(lesson_ids))
+            .filter(material::Column::LessonId.is_in(waiting))
             .filter(material::Column::State.eq("ready"))
             .order_by_desc(material::Column::CreatedAt)
             .all(conn)
             .await?;
         for m in ready {
             if let Some(lid) = m.lesson_id {
-                newest_ready.entry(lid).or_insert(m);
+                earlier.entry(lid).or_insert(m);
             }
         }
     }
-    Ok((current, newest_ready))
+    Ok((current, earlier))
+}
+
+/// The material each of `lessons` gives learners ([`playable`]), by lesson id; lessons with
+/// none are left out. The completion rules measure this one, so that a learner is held to the
+/// recording they are shown, not to a replacement still being processed.
+///
+/// # Errors
+/// INTERNAL on database failure.
+pub async fn playable_materials(
+    conn: &impl ConnectionTrait,
+    lessons: &[lesson::Model],
+) -> Result<HashMap<Uuid, material::Model>, CourseError> {
+    let (current, earlier) = materials_of(conn, lessons).await?;
+    Ok(lessons
+        .iter()
+        .filter_map(|l| Some((l.id, playable(l, &current, &earlier)?.clone())))
+        .collect())
 }
 
 /// The material learners get for a lesson: its current material when ready, else the newest

@@ -32,7 +32,7 @@ use storage::{ByteRange, StorageError};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use uuid::Uuid;
 
-use crate::entity::{lesson, material};
+use crate::entity::{course, lesson, material};
 use crate::error::CourseError;
 use crate::media_type::{self, MaterialKind, MediaType, PdfPageCounter};
 use crate::uploads::EXPIRE_UPLOAD_JOB;
@@ -549,7 +549,8 @@ impl Courses {
         let kind = p
             .kind
             .map_or_else(|| material.kind.clone(), |k| k.as_str().to_owned());
-        material::Entity::update_many()
+        let txn = kernel::db::begin_write(&self.db).await?;
+        let marked = material::Entity::update_many()
             .col_expr(material::Column::State, Expr::value("ready"))
             .col_expr(
                 material::Column::FailureReason,
@@ -568,9 +569,40 @@ impl Courses {
             .col_expr(material::Column::UpdatedAt, Expr::value(self.clock.now()))
             .filter(material::Column::Id.eq(material.id))
             .filter(material::Column::State.eq("processing"))
-            .exec(&self.db)
+            .exec(&txn)
             .await?;
+        if marked.rows_affected == 1 {
+            self.queue_plan_change_of_lesson(&txn, material).await?;
+        }
+        txn.commit().await?;
         Ok(())
+    }
+
+    /// A material that becomes ready on a published lesson replaces what the lesson's learners
+    /// are measured against (the length of a recording, the pages of a document): the course's
+    /// enrollments are brought up to date as after an edit of its plan, in the same transaction.
+    async fn queue_plan_change_of_lesson(
+        &self,
+        txn: &sea_orm::DatabaseTransaction,
+        material: &material::Model,
+    ) -> Result<(), CourseError> {
+        let Some(lesson_id) = material.lesson_id else {
+            return Ok(());
+        };
+        let published = lesson::Entity::find_by_id(lesson_id)
+            .one(txn)
+            .await?
+            .is_some_and(|l| l.published_at.is_some());
+        if !published {
+            return Ok(());
+        }
+        match course::Entity::find_by_id(material.course_id)
+            .one(txn)
+            .await?
+        {
+            Some(c) => crate::structure::queue_plan_change(&self.jobs, txn, &c).await,
+            None => Ok(()),
+        }
     }
 
     async fn mark_failed(&self, id: Uuid, reason: &str) -> Result<(), CourseError> {

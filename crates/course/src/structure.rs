@@ -20,6 +20,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
+use jobs::JobQueue;
 use kernel::{Actor, Role};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -248,6 +249,30 @@ pub enum Removal {
     Archived,
 }
 
+/// Queues [`PLAN_CHANGED_JOB`] for `course` in `conn`'s transaction when the course has been
+/// published (before that no learner has a record to bring up to date). Changes in a row leave
+/// one queued job.
+///
+/// # Errors
+/// INTERNAL when the insert fails.
+pub(crate) async fn queue_plan_change(
+    jobs: &JobQueue,
+    conn: &impl ConnectionTrait,
+    course: &course::Model,
+) -> Result<(), CourseError> {
+    if course.published_at.is_some() {
+        jobs.enqueue_once_in(
+            conn,
+            PLAN_CHANGED_JOB,
+            json!({ "courseId": course.id }),
+            None,
+            PLAN_CHANGED_ATTEMPTS,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 /// A module by id.
 ///
 /// # Errors
@@ -471,24 +496,12 @@ impl Courses {
         Ok((edit, current))
     }
 
-    /// Queues [`PLAN_CHANGED_JOB`] in `edit`'s transaction when the course has been published
-    /// (before that no learner has a record to bring up to date). Edits in a row leave one job.
+    /// Queues [`PLAN_CHANGED_JOB`] in `edit`'s transaction (see [`queue_plan_change`]).
     ///
     /// # Errors
     /// INTERNAL when the insert fails.
     async fn plan_changed(&self, edit: &crate::lifecycle::Edit) -> Result<(), CourseError> {
-        if edit.course.published_at.is_some() {
-            self.jobs
-                .enqueue_once_in(
-                    &edit.tx,
-                    PLAN_CHANGED_JOB,
-                    json!({ "courseId": edit.course.id }),
-                    None,
-                    PLAN_CHANGED_ATTEMPTS,
-                )
-                .await?;
-        }
-        Ok(())
+        queue_plan_change(&self.jobs, &edit.tx, &edit.course).await
     }
 
     /// Adds a module to a course.

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use course::entity::{course as course_entity, course_module, lesson, material};
+use course::entity::{course as course_entity, course_module, lesson};
 use course::structure::LessonKind;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
@@ -62,7 +62,8 @@ fn kind_of(l: &lesson::Model) -> Result<LessonKind, ProgressError> {
         .ok_or_else(|| ProgressError::Internal(format!("unknown lesson kind `{}`", l.kind)))
 }
 
-/// The plans of `course_ids`, in four queries whatever their number.
+/// The plans of `course_ids`, in four queries whatever their number (five while a lesson's
+/// replacement material is being processed).
 ///
 /// # Errors
 /// INTERNAL on database failure or a stored lesson kind this version does not know.
@@ -88,19 +89,8 @@ pub async fn load(
         .filter(lesson::Column::CourseId.is_in(course_ids.iter().copied()))
         .all(conn)
         .await?;
-    let material_ids: Vec<Uuid> = lessons.iter().filter_map(|l| l.material_id).collect();
-    let materials: HashMap<Uuid, material::Model> = if material_ids.is_empty() {
-        HashMap::new()
-    } else {
-        material::Entity::find()
-            .filter(material::Column::Id.is_in(material_ids))
-            .all(conn)
-            .await?
-            .into_iter()
-            .map(|m| (m.id, m))
-            .collect()
-    };
-
+    // What learners are shown: while a replacement is processed, the recording before it.
+    let materials = course::delivery::playable_materials(conn, &lessons).await?;
     let mut plans: HashMap<Uuid, CoursePlan> = courses
         .into_iter()
         .map(|c| {
@@ -124,7 +114,7 @@ pub async fn load(
         }
         let module = modules.get(&l.module_id);
         let archived = l.archived_at.is_some() || module.is_none_or(|m| m.archived_at.is_some());
-        let m = l.material_id.and_then(|id| materials.get(&id));
+        let m = materials.get(&l.id);
         let rule = LessonRule {
             kind: kind_of(&l)?,
             threshold: l.completion_threshold,
