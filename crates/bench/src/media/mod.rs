@@ -209,6 +209,18 @@ fn range_rows(table: &mut Table, r: &range_get::RangeFigures) {
             ),
         );
         row(
+            "cold raw TCP after eviction: open, pread, write per range; no HTTP (the ceiling of read-then-write)",
+            format!(
+                "{} (= {} of cold pread; gateway = {} of it)",
+                mib_per_sec(&p.cold_raw_tcp),
+                num(p.cold_raw_ratio(), 2),
+                num(
+                    p.cold_gateway.mib_per_sec() / p.cold_raw_tcp.mib_per_sec(),
+                    2
+                )
+            ),
+        );
+        row(
             "gateway cold / disk cold",
             if cold {
                 format!(

@@ -17,7 +17,9 @@
 //! The disk is also read warm through `tokio::fs` (a seek and a `read_exact` per range), and two
 //! more sides say where the time goes: the store's own read stream consumed in-process (the
 //! gateway's path without HTTP), and the same ranges served over loopback HTTP from memory (the
-//! HTTP path without the file).
+//! HTTP path without the file). A third cold side, a plain loopback TCP server that opens,
+//! `pread`s and writes each range with no HTTP at all, is the ceiling of any server that reads a
+//! range before writing it: how near the gateway can get without zero-copy `sendfile`.
 //!
 //! The bytes are checked: before the timed passes of each pattern, one warm pass and one cold
 //! pass through the gateway keep every byte received, and the SHA-256 of the reassembled file
@@ -158,6 +160,10 @@ pub struct PatternFigures {
     pub cold_disk: Throughput,
     /// `GET /media/...` as in `gateway`, the file evicted from the page cache before each pass.
     pub cold_gateway: Throughput,
+    /// The ceiling of any server that reads a range and then writes it: each range opened,
+    /// `pread` into a fresh buffer and written to a plain loopback TCP socket, with no HTTP,
+    /// signature or async runtime; the file evicted before each pass.
+    pub cold_raw_tcp: Throughput,
 }
 
 impl PatternFigures {
@@ -171,6 +177,7 @@ impl PatternFigures {
             memory_http: Throughput::default(),
             cold_disk: Throughput::default(),
             cold_gateway: Throughput::default(),
+            cold_raw_tcp: Throughput::default(),
         }
     }
 
@@ -192,6 +199,11 @@ impl PatternFigures {
     /// Cold gateway MiB/s over cold disk (`pread`) MiB/s: the figure the goal is about.
     pub fn cold_ratio(&self) -> f64 {
         self.cold_gateway.mib_per_sec() / self.cold_disk.mib_per_sec()
+    }
+
+    /// Cold raw TCP MiB/s over cold disk MiB/s: what the read-then-write model reaches.
+    pub fn cold_raw_ratio(&self) -> f64 {
+        self.cold_raw_tcp.mib_per_sec() / self.cold_disk.mib_per_sec()
     }
 
     /// Range requests answered per second by the gateway, cold.
@@ -352,6 +364,7 @@ async fn measure(
         .route("/file", get(serve_from_memory))
         .with_state(data.clone());
     let plain_server = tokio::spawn(async move { axum::serve(plain_listener, plain_router).await });
+    let raw = raw_tcp_server(&path)?;
 
     // Warm the page cache for the warm sides; each cold side evicts the file first.
     disk_pass(&path, size, PATTERNS[1]).await?;
@@ -377,14 +390,15 @@ async fn measure(
                 f.store_stream.add(store_pass(&store, size, pattern).await?);
                 f.memory_http
                     .add(http_pass(&plain, size, pattern, false).await?.throughput);
-                // The cold sides alternate which goes first, each right after an eviction.
-                for gateway_side in [pass % 2 == 1, pass % 2 == 0] {
+                // The cold sides take turns going first, each right after an eviction.
+                for turn in 0..3 {
                     eviction.record(evict(&path).await?);
-                    if gateway_side {
-                        f.cold_gateway
-                            .add(http_pass(&gateway, size, pattern, false).await?.throughput);
-                    } else {
-                        f.cold_disk.add(disk_pass(&path, size, pattern).await?);
+                    match (pass + turn) % 3 {
+                        0 => f
+                            .cold_gateway
+                            .add(http_pass(&gateway, size, pattern, false).await?.throughput),
+                        1 => f.cold_disk.add(disk_pass(&path, size, pattern).await?),
+                        _ => f.cold_raw_tcp.add(raw_tcp_pass(raw, size, pattern).await?),
                     }
                 }
             }
@@ -401,6 +415,76 @@ async fn measure(
         patterns: figures,
         eviction,
     })
+}
+
+/// Starts the raw TCP server of [`PatternFigures::cold_raw_tcp`] on a loopback port, a thread
+/// per connection. A request is 16 bytes: the range's offset and length, little-endian. The
+/// threads live until the process ends.
+fn raw_tcp_server(path: &Path) -> anyhow::Result<SocketAddr> {
+    let listener = std::net::TcpListener::bind(("127.0.0.1", 0))
+        .context("cannot listen for the raw TCP server")?;
+    let addr = listener.local_addr()?;
+    let path = path.to_path_buf();
+    std::thread::Builder::new()
+        .name("raw-tcp-accept".into())
+        .spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let path = path.clone();
+                let _ = std::thread::Builder::new()
+                    .name("raw-tcp-conn".into())
+                    .spawn(move || {
+                        if let Err(e) = serve_raw(stream, &path) {
+                            eprintln!("  the raw TCP server failed: {e}");
+                        }
+                    });
+            }
+        })?;
+    Ok(addr)
+}
+
+/// Answers one connection's range requests until the client hangs up: opens the file for each,
+/// as the local store does, and reads the range into a fresh buffer before writing it.
+fn serve_raw(mut stream: std::net::TcpStream, path: &Path) -> std::io::Result<()> {
+    use std::io::{Read as _, Write as _};
+    stream.set_nodelay(true)?;
+    let mut request = [0u8; 16];
+    while stream.read_exact(&mut request).is_ok() {
+        let (at, len) = request.split_at(8);
+        let at = u64::from_le_bytes(at.try_into().map_err(std::io::Error::other)?);
+        let len = u64::from_le_bytes(len.try_into().map_err(std::io::Error::other)?);
+        let file = std::fs::File::open(path)?;
+        let _ = rustix::fs::fadvise(&file, 0, None, rustix::fs::Advice::Sequential);
+        let mut buf = Vec::with_capacity(usize::try_from(len).map_err(std::io::Error::other)?);
+        while buf.len() < buf.capacity() {
+            let offset = at + buf.len() as u64;
+            if rustix::io::pread(&file, rustix::buffer::spare_capacity(&mut buf), offset)? == 0 {
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
+        }
+        stream.write_all(&buf)?;
+    }
+    Ok(())
+}
+
+/// Reads the file once with `pattern` from the raw TCP server at `addr`, a connection per
+/// reader on a blocking thread (connected before the clock starts).
+async fn raw_tcp_pass(addr: SocketAddr, size: u64, pattern: Pattern) -> anyhow::Result<Throughput> {
+    let mut readers = Vec::with_capacity(pattern.readers);
+    for _ in 0..pattern.readers {
+        let stream =
+            std::net::TcpStream::connect(addr).context("cannot reach the raw TCP server")?;
+        stream.set_nodelay(true)?;
+        readers.push(stream);
+    }
+    blocking_pass(readers, size, pattern, "over raw TCP", |stream, buf, at| {
+        use std::io::{Read as _, Write as _};
+        let mut request = [0u8; 16];
+        request[..8].copy_from_slice(&at.to_le_bytes());
+        request[8..].copy_from_slice(&(buf.len() as u64).to_le_bytes());
+        stream.write_all(&request)?;
+        stream.read_exact(buf)
+    })
+    .await
 }
 
 /// What one eviction did: whether the calls succeeded, and the file's resident bytes around it.
@@ -617,31 +701,49 @@ async fn verify(
 }
 
 /// Reads the file at `path` once with `pattern`: `pread` of each range into a buffer, on a
-/// blocking thread per reader (files opened and buffers allocated before the clock starts).
+/// blocking thread per reader (files opened before the clock starts).
 async fn disk_pass(path: &Path, size: u64, pattern: Pattern) -> anyhow::Result<Throughput> {
-    let chunk = usize::try_from(pattern.chunk)?;
     let mut readers = Vec::with_capacity(pattern.readers);
     for _ in 0..pattern.readers {
-        let file =
-            std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-        readers.push((file, vec![0u8; chunk]));
+        readers.push(
+            std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?,
+        );
     }
+    blocking_pass(readers, size, pattern, "from disk", |file, buf, at| {
+        file.read_exact_at(buf, at)
+    })
+    .await
+}
+
+/// Reads the file once with `pattern`, a blocking thread per reader: `read` fills the buffer with
+/// the range starting at the offset given (buffers allocated before the clock starts). `from`
+/// says where, for errors.
+async fn blocking_pass<R: Send + 'static>(
+    readers: Vec<R>,
+    size: u64,
+    pattern: Pattern,
+    from: &'static str,
+    read: fn(&mut R, &mut [u8], u64) -> std::io::Result<()>,
+) -> anyhow::Result<Throughput> {
+    let chunk = usize::try_from(pattern.chunk)?;
+    let readers: Vec<_> = readers.into_iter().map(|r| (r, vec![0u8; chunk])).collect();
     let next = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
     let tasks: Vec<_> = readers
         .into_iter()
-        .map(|(file, mut buf)| {
+        .map(|(mut reader, mut buf)| {
             let next = next.clone();
             tokio::task::spawn_blocking(move || -> std::io::Result<Throughput> {
-                let mut read = Throughput::default();
+                let mut done = Throughput::default();
                 while let Some(range) = pattern.claim(&next, size) {
+                    // At most `chunk`, a usize.
                     let len = (range.end - range.start) as usize;
-                    file.read_exact_at(&mut buf[..len], range.start)?;
+                    read(&mut reader, &mut buf[..len], range.start)?;
                     std::hint::black_box(&buf);
-                    read.bytes += len as u64;
-                    read.ranges += 1;
+                    done.bytes += len as u64;
+                    done.ranges += 1;
                 }
-                Ok(read)
+                Ok(done)
             })
         })
         .collect();
@@ -649,14 +751,14 @@ async fn disk_pass(path: &Path, size: u64, pattern: Pattern) -> anyhow::Result<T
     for task in tasks {
         total.add(
             task.await
-                .context("a disk reader panicked")?
-                .context("cannot read the test file")?,
+                .with_context(|| format!("a reader {from} panicked"))?
+                .with_context(|| format!("cannot read the test file {from}"))?,
         );
     }
     total.elapsed = started.elapsed();
     anyhow::ensure!(
         total.bytes == size,
-        "read {} bytes of {size} from disk",
+        "read {} bytes of {size} {from}",
         total.bytes
     );
     Ok(total)
