@@ -1413,6 +1413,27 @@ async fn a_replaced_material_counts_by_what_learners_are_shown() {
     )
     .await;
     assert_eq!(lesson_state(&out, doc)["share"], 0.75, "{out}");
+    let first = {
+        use course::entity::lesson as lesson_e;
+        lesson_e::Entity::find_by_id(Uuid::parse_str(doc).unwrap())
+            .one(&app.server.state.db)
+            .await
+            .unwrap()
+            .unwrap()
+            .material_id
+            .unwrap()
+            .to_string()
+    };
+    // A page of a named material; the verdicts of a sync, in order.
+    let page_of = |t, p, m: &str| ev(doc, "PAGE_VIEWED", t, json!({"page": p, "materialId": m}));
+    let reasons = |out: &Value| -> Vec<Value> {
+        out["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["reason"].clone())
+            .collect()
+    };
 
     // The trainer's revised module has 2 pages; it is uploaded, not yet processed.
     let done = crate::course_media::upload(
@@ -1432,8 +1453,18 @@ async fn a_replaced_material_counts_by_what_learners_are_shown() {
         "a file not yet processed changes no plan"
     );
 
-    // Meanwhile learners still read the 4 pages, and are measured by them.
-    let out = sync(&app, &a, &[page(doc, minutes(3), 4)]).await;
+    // Meanwhile learners still read the 4 pages, and are measured by them. A phone that names
+    // the file it read names the first one; the revised file is not shown yet.
+    let out = sync(
+        &app,
+        &a,
+        &[
+            page_of(minutes(3), 4, &first),
+            page_of(minutes(3), 1, &revised),
+        ],
+    )
+    .await;
+    assert_eq!(reasons(&out), [json!(null), json!("MATERIAL_CHANGED")]);
     assert_eq!(lesson_state(&out, doc)["completed"], true, "{out}");
     assert_eq!(out["enrollments"][0]["completed"], true, "{out}");
     let out = sync(&app, &b, &[page(doc, t0, 1), page(doc, minutes(1), 2)]).await;
@@ -1463,4 +1494,30 @@ async fn a_replaced_material_counts_by_what_learners_are_shown() {
         .collect();
     earned.sort();
     assert_eq!(earned, vec![minutes(1), minutes(3)], "one credit each");
+
+    // A phone that read the first file offline is told that the file changed, even for a page
+    // the revised file also has; one that names the revised file is measured by it; one that
+    // names nothing is checked against the revised file's 2 pages, as before.
+    let out = sync(
+        &app,
+        &a,
+        &[
+            page_of(minutes(5), 1, &first),
+            page_of(minutes(5), 2, &revised),
+            page_of(minutes(5), 1, "not-a-uuid"),
+            page(doc, minutes(5), 4),
+        ],
+    )
+    .await;
+    assert_eq!(
+        reasons(&out),
+        [
+            json!("MATERIAL_CHANGED"),
+            json!(null),
+            json!("INVALID_ID"),
+            json!("BAD_PAGE")
+        ],
+        "{out}"
+    );
+    assert_eq!(lesson_state(&out, doc)["pagesViewed"], json!([1, 2, 3, 4]));
 }

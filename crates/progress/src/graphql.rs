@@ -45,6 +45,11 @@ pub struct ProgressEventInput {
     pub page: Option<i32>,
     /// When it happened on the phone (events may arrive days later, in any order).
     pub occurred_at: DateTime<Utc>,
+    /// The material played or read (`LessonMedia.materialId` when the phone fetched it, or the
+    /// offline package's). Recommended for PLAYED, POSITION and PAGE_VIEWED: when the trainer
+    /// has replaced the file since, the event is refused with MATERIAL_CHANGED instead of being
+    /// measured against the new one, and the phone knows to fetch the lesson's media again.
+    pub material_id: Option<ID>,
 }
 
 /// Whether an event was taken.
@@ -81,7 +86,11 @@ pub enum ProgressRejectReason {
     ManualCompletionNotAllowed,
     /// The lesson is locked: the course's gating pre-test comes first.
     LessonLocked,
-    /// `clientEventId` is not a UUID.
+    /// `materialId` is not the material the lesson shows now: the trainer replaced (or
+    /// removed) the file. Fetch the lesson's `media` again; the event's seconds or pages were
+    /// of the other file and are not counted.
+    MaterialChanged,
+    /// `clientEventId` or `materialId` is not a UUID.
     InvalidId,
 }
 
@@ -99,6 +108,7 @@ impl From<RejectReason> for ProgressRejectReason {
             RejectReason::WrongLessonKind => Self::WrongLessonKind,
             RejectReason::ManualCompletionNotAllowed => Self::ManualCompletionNotAllowed,
             RejectReason::LessonLocked => Self::LessonLocked,
+            RejectReason::MaterialChanged => Self::MaterialChanged,
         }
     }
 }
@@ -634,14 +644,19 @@ impl ProgressMutation {
         let mut parsed = Vec::with_capacity(events.len());
         for e in &events {
             let client = Uuid::parse_str(e.client_event_id.as_str());
-            match client {
+            let material = e
+                .material_id
+                .as_ref()
+                .map(|m| Uuid::parse_str(m.as_str()))
+                .transpose();
+            match client.and_then(|c| Ok((c, material?))) {
                 Err(_) => results.push(Some(ProgressEventResult {
                     client_event_id: e.client_event_id.clone(),
                     status: ProgressEventStatus::Rejected,
                     duplicate: false,
                     reason: Some(ProgressRejectReason::InvalidId),
                 })),
-                Ok(client_event_id) => {
+                Ok((client_event_id, material_id)) => {
                     results.push(None);
                     parsed.push(sync::ProgressEvent {
                         client_event_id,
@@ -653,6 +668,7 @@ impl ProgressMutation {
                         position_seconds: e.position_seconds,
                         page: e.page,
                         occurred_at: e.occurred_at,
+                        material_id,
                     });
                 }
             }

@@ -32,7 +32,7 @@ use crate::plan::{self, CoursePlan};
 use crate::rules::{Effect, LessonRule, LessonState, completion_time_after};
 use crate::sync::{
     EventKind, EventOutcome, LessonProgressView, ProgressEvent, RejectReason, SyncResult,
-    check_against,
+    check_against, check_material,
 };
 
 /// Events written in one group at most (a sync is never split, so one of 500 may go alone).
@@ -358,13 +358,15 @@ async fn write_group(
                     {
                         Err(RejectReason::LessonLocked)
                     }
-                    (Some(en), Some(l)) => check_against(e, &l.rule).map(|effect| Candidate {
-                        job: j,
-                        index: i,
-                        enrollment_id: en.id,
-                        effect,
-                        row_id: None,
-                    }),
+                    (Some(en), Some(l)) => check_material(e, l.material_id)
+                        .and_then(|()| check_against(e, &l.rule))
+                        .map(|effect| Candidate {
+                            job: j,
+                            index: i,
+                            enrollment_id: en.id,
+                            effect,
+                            row_id: None,
+                        }),
                 },
             };
             match verdict {

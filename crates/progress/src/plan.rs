@@ -24,6 +24,8 @@ pub struct PlannedLesson {
     pub archived: bool,
     /// What completes it.
     pub rule: LessonRule,
+    /// The material learners are shown, which the rule measures.
+    pub material_id: Option<Uuid>,
 }
 
 /// A course, its lessons and their rules.
@@ -133,6 +135,7 @@ pub async fn load(
                 required: l.required,
                 archived,
                 rule,
+                material_id: m.map(|m| m.id),
             },
         );
     }

@@ -75,6 +75,10 @@ pub struct ProgressEvent {
     pub page: Option<i32>,
     /// When it happened on the phone.
     pub occurred_at: DateTime<Utc>,
+    /// The material the phone played or read (`LessonMedia.materialId`), when it says: an
+    /// event against a file the lesson no longer shows is refused rather than measured
+    /// against another file.
+    pub material_id: Option<Uuid>,
 }
 
 /// Why one event was refused; the rest of the batch is unaffected.
@@ -102,6 +106,9 @@ pub enum RejectReason {
     ManualCompletionNotAllowed,
     /// The lesson is locked for the learner: the course's gating pre-test is not taken yet.
     LessonLocked,
+    /// The event names a material the lesson does not show now (replaced, or removed): its
+    /// seconds or pages belong to another file.
+    MaterialChanged,
 }
 
 /// The verdict on one event.
@@ -200,6 +207,15 @@ fn check_alone(e: &ProgressEvent, now: DateTime<Utc>) -> Result<(), RejectReason
         EventKind::Opened | EventKind::MarkedDone => {}
     }
     Ok(())
+}
+
+/// Checks that an event naming its material names the one the lesson shows (`shown`). An
+/// event that names none is measured against the shown file, as before phones sent it.
+pub(crate) fn check_material(e: &ProgressEvent, shown: Option<Uuid>) -> Result<(), RejectReason> {
+    match e.material_id {
+        Some(named) if Some(named) != shown => Err(RejectReason::MaterialChanged),
+        _ => Ok(()),
+    }
 }
 
 /// Checks an event against its lesson; gives its effect.
@@ -309,7 +325,28 @@ mod tests {
             position_seconds: None,
             page: None,
             occurred_at: Utc::now(),
+            material_id: None,
         }
+    }
+
+    #[test]
+    fn an_event_naming_a_material_must_name_the_one_shown() {
+        let (shown, earlier) = (Uuid::new_v4(), Uuid::new_v4());
+        let named = |m| ProgressEvent {
+            material_id: m,
+            ..event(EventKind::PageViewed)
+        };
+        assert_eq!(check_material(&named(None), Some(shown)), Ok(()));
+        assert_eq!(check_material(&named(None), None), Ok(()));
+        assert_eq!(check_material(&named(Some(shown)), Some(shown)), Ok(()));
+        assert_eq!(
+            check_material(&named(Some(earlier)), Some(shown)),
+            Err(RejectReason::MaterialChanged)
+        );
+        assert_eq!(
+            check_material(&named(Some(earlier)), None),
+            Err(RejectReason::MaterialChanged)
+        );
     }
 
     #[test]
