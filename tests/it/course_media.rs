@@ -53,7 +53,7 @@ const MEDIA: &str = "query($id: ID!) { course(id: $id) { modules { lessons { id 
     renditions { name audioOnly bandwidth sizeBytes width height playlistUrl } } } } } }";
 const OFFLINE: &str = "query($c: ID!, $r: String!) { offlinePackage(courseId: $c, rendition: $r) { \
     rendition totalBytes urlsExpireAt unavailableLessonIds \
-    files { path lessonId role sizeBytes sha256 contentType url } } }";
+    files { path lessonId materialId role sizeBytes sha256 contentType url } } }";
 
 const MIB: usize = 1 << 20;
 
@@ -1148,6 +1148,15 @@ async fn an_offline_package_lists_every_file_with_its_size_and_hash() {
         "{paths:?}"
     );
     assert_eq!(pkg["unavailableLessonIds"], json!([]));
+    // Each file names the material it is made from, for the phone's progress events.
+    for f in files {
+        let made_from = match f["lessonId"].as_str() {
+            None => &cv,
+            Some(l) if l == c.video => &v,
+            Some(_) => &d,
+        };
+        assert_eq!(f["materialId"], made_from["material"]["id"], "{f}");
+    }
 
     let mut total = 0;
     let mut playlist = String::new();

@@ -261,6 +261,9 @@ pub struct OfflineFile {
     path: String,
     /// The lesson it belongs to; null for the cover.
     lesson_id: Option<ID>,
+    /// The material it is made from (`LessonMedia.materialId`): name it in progress events
+    /// (`ProgressEventInput.materialId`) about what was studied offline.
+    material_id: ID,
     role: OfflineFileRole,
     size_bytes: i64,
     /// Check the downloaded bytes against this (hex SHA-256).
@@ -297,6 +300,7 @@ impl OfflinePackage {
             .map(|f| OfflineFile {
                 path: f.path.clone(),
                 lesson_id: f.lesson_id.map(|id| ID(id.to_string())),
+                material_id: ID(f.material_id.to_string()),
                 role: f.role,
                 size_bytes: to_i64(f.size),
                 sha256: f.sha256.clone(),

@@ -48,6 +48,8 @@ pub struct OfflineFile {
     pub path: String,
     /// The lesson it belongs to; `None` for the cover.
     pub lesson_id: Option<Uuid>,
+    /// The material it is made from: what the phone names in progress events about it.
+    pub material_id: Uuid,
     /// What it is.
     pub role: OfflineFileRole,
     /// Its size in bytes.
@@ -156,6 +158,7 @@ impl Courses {
             package.files.push(OfflineFile {
                 path: format!("cover.{ext}"),
                 lesson_id: None,
+                material_id: cover.id,
                 role: OfflineFileRole::Cover,
                 size: file_size(cover.size_bytes),
                 sha256: cover.sha256.clone(),
@@ -197,6 +200,7 @@ impl Courses {
                 package.files.push(OfflineFile {
                     path,
                     lesson_id: Some(lesson.id),
+                    material_id: m.id,
                     role,
                     size: file_size(m.size_bytes),
                     sha256: m.sha256.clone(),
@@ -213,6 +217,7 @@ impl Courses {
             package.files.push(OfflineFile {
                 path: format!("{rdir}/index.m3u8"),
                 lesson_id: Some(lesson.id),
+                material_id: m.id,
                 role: OfflineFileRole::Playlist,
                 size: chosen.playlist.size,
                 sha256: chosen.playlist.sha256.clone(),
@@ -223,6 +228,7 @@ impl Courses {
                 package.files.push(OfflineFile {
                     path: format!("{rdir}/{}", segment.name),
                     lesson_id: Some(lesson.id),
+                    material_id: m.id,
                     role: OfflineFileRole::Segment,
                     size: segment.size,
                     sha256: segment.sha256.clone(),
@@ -237,6 +243,7 @@ impl Courses {
                 package.files.push(OfflineFile {
                     path: format!("{dir}/poster.jpg"),
                     lesson_id: Some(lesson.id),
+                    material_id: m.id,
                     role: OfflineFileRole::Poster,
                     size: poster.size,
                     sha256: poster.sha256.clone(),
