@@ -112,7 +112,7 @@ fn to_i32(n: Option<u32>) -> Option<i32> {
 /// The current material of each lesson by material id, and the earlier ready material of each
 /// lesson whose current one is not ready (what plays while a replacement is processed), by
 /// lesson id: everything [`playable`] looks at. One statement, two while a replacement waits.
-pub(crate) async fn materials_of(
+async fn materials_of(
     conn: &impl ConnectionTrait,
     lessons: &[lesson::Model],
 ) -> Result<
@@ -179,7 +179,7 @@ pub async fn playable_materials(
 
 /// The material learners get for a lesson: its current material when ready, else the newest
 /// ready one it had (a replacement being processed does not take the lesson offline).
-pub(crate) fn playable<'a>(
+fn playable<'a>(
     lesson: &lesson::Model,
     current: &'a HashMap<Uuid, material::Model>,
     newest_ready: &'a HashMap<Uuid, material::Model>,
@@ -247,7 +247,7 @@ fn blocker(
 /// ready: a video lesson needs a recording that finished processing (`ready`), a document lesson
 /// a ready PDF; other kinds are not this module's business. A lesson whose replacement material
 /// is still processing passes while its previous one is ready, since learners get that one
-/// meanwhile. Two statements however many lessons.
+/// meanwhile. One statement however many lessons, two while a replacement waits.
 ///
 /// # Errors
 /// INTERNAL on database failure.

@@ -17,7 +17,7 @@ use kernel::Actor;
 use sea_orm::EntityTrait;
 use uuid::Uuid;
 
-use crate::delivery::{course_lessons, playable};
+use crate::delivery::{course_lessons, playable_materials};
 use crate::entity::material;
 use crate::error::CourseError;
 use crate::media_type::MediaType;
@@ -174,7 +174,7 @@ impl Courses {
         {
             lessons.retain(|l| l.published_at.is_some());
         }
-        let (current, newest_ready) = crate::delivery::materials_of(&self.db, &lessons).await?;
+        let shown = playable_materials(&self.db, &lessons).await?;
         for lesson in &lessons {
             // Text travels in the outline; quizzes and surveys are answered online.
             if !matches!(lesson.kind.as_str(), "video" | "document") {
@@ -184,7 +184,7 @@ impl Courses {
                 package.unavailable_lessons.push(lesson.id);
                 continue;
             }
-            let Some(m) = playable(lesson, &current, &newest_ready) else {
+            let Some(m) = shown.get(&lesson.id) else {
                 package.unavailable_lessons.push(lesson.id);
                 continue;
             };

@@ -186,7 +186,8 @@ impl PatternFigures {
         self.gateway.mib_per_sec() / side.mib_per_sec()
     }
 
-    /// Gateway MiB/s over disk (`pread`) MiB/s: the figure with the goal.
+    /// Gateway MiB/s over disk (`pread`) MiB/s, both warm: context for [`Self::cold_ratio`],
+    /// which is the figure the goal is about.
     pub fn ratio(&self) -> f64 {
         self.gateway_over(&self.disk)
     }
